@@ -1,0 +1,100 @@
+"""The one scale switch of the book.
+
+``SNNLIB_SCALE`` chooses how big every reproduction is:
+
+* ``ci``   -- this CPU, offline data, a chapter in about a minute (what CI runs);
+* ``gpu``  -- one Colab-class GPU (a T4 with 15 GB), real datasets, minutes per model;
+* ``full`` -- the paper's settings, several GPUs through ``torchrun``.
+
+The default is ``gpu`` when CUDA is available and ``ci`` otherwise.  Chapters never hard-code epochs,
+sizes or datasets: they ask :func:`choose` or :func:`settings`.
+
+Defined in chapter 00 (Foundations), "Scale".
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, TypeVar
+
+SCALES: tuple[str, ...] = ("ci", "gpu", "full")
+ENV_VAR = "SNNLIB_SCALE"
+
+T = TypeVar("T")
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def scale() -> str:
+    """The current scale, read from ``SNNLIB_SCALE`` each time it is asked.
+
+    Raises:
+        ValueError: the variable holds something other than ``ci``, ``gpu`` or ``full``.
+    """
+    raw = os.environ.get(ENV_VAR)
+    if raw is None or raw.strip() == "":
+        return "gpu" if _cuda_available() else "ci"
+    value = raw.strip().lower()
+    if value not in SCALES:
+        raise ValueError(
+            f"{ENV_VAR}={raw!r} is not a scale; expected one of {', '.join(SCALES)} "
+            f"(for example: export {ENV_VAR}=ci)"
+        )
+    return value
+
+
+def choose(*, ci: T, gpu: T, full: T, scale_name: str | None = None) -> T:
+    """Pick the value that belongs to the current scale (or to ``scale_name``).
+
+    >>> choose(ci=2, gpu=20, full=256, scale_name="ci")
+    2
+    """
+    name = scale() if scale_name is None else scale_name
+    if name not in SCALES:
+        raise ValueError(f"scale_name={name!r} is not a scale; expected one of {', '.join(SCALES)}")
+    return {"ci": ci, "gpu": gpu, "full": full}[name]
+
+
+class Settings(dict):
+    """A dict whose keys read as attributes (``cfg.epochs``), with the scale it was made for."""
+
+    def __init__(self, scale_name: str, values: Mapping[str, Any]):
+        super().__init__(values)
+        self.scale = scale_name
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(
+                f"no setting {key!r} at scale {self.scale!r}; known settings: {', '.join(sorted(self))}"
+            ) from None
+
+
+# Per-chapter settings.  Each chapter reads its own block; nothing else sizes an experiment.
+CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "foundations": {
+        # serial-cost measurement: the T values timed, batch and features of the timed tensor
+        "ci": {"timing_T": [8, 32, 128, 512], "timing_batch": 32, "timing_features": 256, "timing_reps": 3,
+               "bptt_T": 32},
+        "gpu": {"timing_T": [8, 32, 128, 512, 2048], "timing_batch": 64, "timing_features": 1024,
+                "timing_reps": 5, "bptt_T": 64},
+        "full": {"timing_T": [8, 32, 128, 512, 2048, 8192], "timing_batch": 128, "timing_features": 1024,
+                 "timing_reps": 7, "bptt_T": 128},
+    },
+}
+
+
+def settings(chapter: str, scale_name: str | None = None) -> Settings:
+    """The settings of ``chapter`` at the current scale (or at ``scale_name``)."""
+    if chapter not in CHAPTERS:
+        raise ValueError(f"chapter={chapter!r} has no settings; expected one of {', '.join(sorted(CHAPTERS))}")
+    name = scale() if scale_name is None else scale_name
+    if name not in SCALES:
+        raise ValueError(f"scale_name={name!r} is not a scale; expected one of {', '.join(SCALES)}")
+    return Settings(name, CHAPTERS[chapter][name])
