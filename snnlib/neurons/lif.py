@@ -1,0 +1,223 @@
+r"""The serial leaky integrate-and-fire neuron with reset: the baseline of every speed comparison.
+
+Charge, fire, reset, one time step after another (spikingjelly's ``LIFNode``, same arithmetic):
+
+.. math::
+    H[t] &= V[t-1] + \frac{1}{\tau}\bigl(X[t] - (V[t-1] - V_{reset})\bigr)
+            \quad\text{(decay\_input)},\qquad
+    H[t] = V[t-1] - \frac{1}{\tau}(V[t-1] - V_{reset}) + X[t] \quad\text{(otherwise)} \\
+    S[t] &= \Theta(H[t] - \theta) \\
+    V[t] &= H[t]\,(1 - S[t]) + V_{reset}\,S[t] \quad\text{(hard reset)},\qquad
+    V[t] = H[t] - \theta S[t] \quad\text{(soft reset, } V_{reset} = \texttt{None}\text{)}
+
+with :math:`V[-1] = V_{reset}` (0 for the soft reset, which also charges towards 0).  The reset makes
+:math:`V[t]` depend on :math:`S[t]`, so the time loop cannot be parallelised; that is what chapter 01
+removes.
+
+The multi-step forward is a fused loop without autograd; it keeps :math:`H` for the backward pass, which
+runs the adjoint recurrence in reverse:
+
+.. math::
+    \frac{\partial L}{\partial H[t]} = \frac{\partial L}{\partial S[t]}\,\sigma'(H[t]-\theta)
+        + \Bigl(1 - \frac{1}{\tau}\Bigr)\frac{\partial L}{\partial H[t+1]}\,\frac{\partial V[t]}{\partial H[t]}.
+
+Paper: the LIF is textbook; the PSN paper (https://arxiv.org/abs/2304.12760) uses it as its baseline.
+Defined in chapter 00 (Foundations), "The LIF neuron".
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+
+from .surrogate import check_surrogate, check_time_first, default_surrogate, surrogate_grad
+
+__all__ = ["LIF", "lif_multi_step"]
+
+
+def _charge(x: torch.Tensor, v: torch.Tensor, tau: float, decay_input: bool, v_rest: float) -> torch.Tensor:
+    if decay_input:
+        return v + (x - (v - v_rest)) / tau
+    return v - (v - v_rest) / tau + x
+
+
+class _LIFMultiStep(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x_seq, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function, store_v):
+        v_rest = 0.0 if v_reset is None else v_reset
+        h_seq = torch.empty_like(x_seq)
+        spike_seq = torch.empty_like(x_seq)
+        v_seq = torch.empty_like(x_seq) if store_v else None
+        v = torch.full_like(x_seq[0], v_rest)
+        for t in range(x_seq.shape[0]):
+            h = _charge(x_seq[t], v, tau, decay_input, v_rest)
+            h_seq[t] = h
+            fired = h >= v_threshold  # = heaviside(h - v_threshold), as spikingjelly
+            spike_seq[t] = fired
+            if v_reset is None:
+                v = h - spike_seq[t] * v_threshold
+            else:
+                v = torch.where(fired, v_reset, h)
+            if store_v:
+                v_seq[t] = v
+        ctx.save_for_backward(h_seq)
+        ctx.cfg = (tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function)
+        ctx.mark_non_differentiable(h_seq)
+        if store_v:
+            ctx.mark_non_differentiable(v_seq)
+        return spike_seq, h_seq, v_seq
+
+    @staticmethod
+    def backward(ctx, grad_spike, _grad_h, _grad_v):
+        (h_seq,) = ctx.saved_tensors
+        tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function = ctx.cfg
+        if grad_spike is None:
+            return (None,) * 8
+        sg = surrogate_grad(surrogate_function, h_seq - v_threshold)
+        # dV[t]/dH[t], through the reset
+        if v_reset is None:
+            dv_dh = torch.ones_like(h_seq) if detach_reset else 1 - v_threshold * sg
+        else:
+            dv_dh = 1 - (h_seq >= v_threshold).to(h_seq.dtype)
+            if not detach_reset:
+                dv_dh = dv_dh + (v_reset - h_seq) * sg
+        carry_gain = dv_dh.mul_(1 - 1 / tau)  # dH[t+1]/dH[t] = (1 - 1/tau) dV[t]/dH[t]
+        grad_h = grad_spike * sg
+        for t in range(h_seq.shape[0] - 2, -1, -1):
+            torch.addcmul(grad_h[t], grad_h[t + 1], carry_gain[t], out=grad_h[t])
+        grad_x = grad_h / tau if decay_input else grad_h
+        return grad_x, None, None, None, None, None, None, None
+
+
+def _check_lif_args(tau: float, v_threshold: float, v_reset: Optional[float]) -> float:
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 1.0:
+        raise ValueError(f"tau={tau!r} must be a real number > 1 (the decay per step is 1 - 1/tau)")
+    if isinstance(v_threshold, bool) or not isinstance(v_threshold, (int, float)):
+        raise TypeError(f"v_threshold={v_threshold!r} must be a real number")
+    if v_reset is not None and (isinstance(v_reset, bool) or not isinstance(v_reset, (int, float))):
+        raise TypeError(f"v_reset={v_reset!r} must be a real number, or None for a soft reset")
+    return float(tau)
+
+
+def lif_multi_step(
+    x_seq: torch.Tensor,
+    tau: float = 2.0,
+    v_threshold: float = 1.0,
+    v_reset: Optional[float] = 0.0,
+    decay_input: bool = True,
+    surrogate_function: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+    detach_reset: bool = False,
+    store_v_seq: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+    """Run the serial LIF over ``x_seq`` (``[T, N, *]``) from rest.
+
+    Returns ``(spike_seq, h_seq, v_seq)``: the spikes (differentiable through the surrogate), the
+    pre-spike potentials ``H`` and, with ``store_v_seq``, the post-reset potentials ``V`` (else ``None``).
+    ``h_seq`` and ``v_seq`` are records, detached from the graph.
+
+    Defined in chapter 00 (Foundations), "The LIF neuron".
+    """
+    check_time_first(x_seq)
+    tau = _check_lif_args(tau, v_threshold, v_reset)
+    if surrogate_function is None:
+        surrogate_function = default_surrogate()
+    check_surrogate(surrogate_function)
+    v_reset = None if v_reset is None else float(v_reset)
+    return _LIFMultiStep.apply(
+        x_seq, tau, bool(decay_input), float(v_threshold), v_reset, bool(detach_reset), surrogate_function,
+        bool(store_v_seq),
+    )
+
+
+class LIF(nn.Module):
+    r"""The leaky integrate-and-fire neuron with reset (equal to spikingjelly's ``LIFNode``).
+
+    .. math::
+        H[t] = V[t-1] + \tfrac{1}{\tau}(X[t] - (V[t-1] - V_{reset})),\quad
+        S[t] = \Theta(H[t] - \theta),\quad
+        V[t] = \begin{cases} H[t](1 - S[t]) + V_{reset} S[t] & \text{hard reset} \\
+                             H[t] - \theta S[t] & \text{soft reset (} V_{reset}=\texttt{None}\text{)} \end{cases}
+
+    ``forward(x_seq)`` takes ``[T, N, *]`` and runs all T steps from rest; it neither reads nor changes
+    the streaming state.  ``step(x_t)`` takes one ``[N, *]`` step and carries ``self.v`` between calls
+    until ``reset()``.  With ``store_v_seq=True`` the last ``forward`` leaves ``self.h_seq`` (pre-spike)
+    and ``self.v_seq`` (post-reset), both ``[T, N, *]`` and detached.
+
+    Args:
+        tau: membrane time constant, > 1.
+        v_threshold: firing threshold :math:`\theta`.
+        v_reset: reset potential for a hard reset, or ``None`` for a soft reset (subtract :math:`\theta`).
+        decay_input: whether the input is scaled by :math:`1/\tau` too.
+        surrogate_function: a spiking surrogate; default spikingjelly ``ATan(alpha=2)``.
+        detach_reset: stop the gradient through the reset.
+        store_v_seq: keep ``h_seq`` and ``v_seq`` of the last forward.
+
+    Defined in chapter 00 (Foundations), "The LIF neuron".
+    """
+
+    def __init__(
+        self,
+        tau: float = 2.0,
+        v_threshold: float = 1.0,
+        v_reset: Optional[float] = 0.0,
+        decay_input: bool = True,
+        surrogate_function: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+        detach_reset: bool = False,
+        store_v_seq: bool = False,
+    ):
+        super().__init__()
+        self.tau = _check_lif_args(tau, v_threshold, v_reset)
+        self.v_threshold = float(v_threshold)
+        self.v_reset = None if v_reset is None else float(v_reset)
+        self.decay_input = bool(decay_input)
+        self.surrogate_function = default_surrogate() if surrogate_function is None else surrogate_function
+        check_surrogate(self.surrogate_function)
+        self.detach_reset = bool(detach_reset)
+        self.store_v_seq = bool(store_v_seq)
+        self.v: Optional[torch.Tensor] = None
+        self.h_seq: Optional[torch.Tensor] = None
+        self.v_seq: Optional[torch.Tensor] = None
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """Spikes ``[T, N, *]`` for the input ``x_seq`` (``[T, N, *]``), starting from rest."""
+        spike_seq, h_seq, v_seq = lif_multi_step(
+            x_seq, self.tau, self.v_threshold, self.v_reset, self.decay_input, self.surrogate_function,
+            self.detach_reset, self.store_v_seq,
+        )
+        if self.store_v_seq:
+            self.h_seq, self.v_seq = h_seq, v_seq
+        return spike_seq
+
+    def step(self, x: torch.Tensor) -> torch.Tensor:
+        """One time step: ``x`` is ``[N, *]``; returns the spikes ``[N, *]`` and updates ``self.v``."""
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            raise TypeError(f"x must be a floating torch.Tensor of shape [N, *], got {x!r:.60}")
+        v_rest = 0.0 if self.v_reset is None else self.v_reset
+        if self.v is None:
+            self.v = torch.full_like(x, v_rest)
+        elif self.v.shape != x.shape:
+            raise ValueError(
+                f"x has shape {tuple(x.shape)} but the state v has shape {tuple(self.v.shape)}; "
+                "call reset() before feeding a differently shaped stream"
+            )
+        h = _charge(x, self.v, self.tau, self.decay_input, v_rest)
+        spike = self.surrogate_function(h - self.v_threshold)
+        reset_spike = spike.detach() if self.detach_reset else spike
+        if self.v_reset is None:
+            self.v = h - reset_spike * self.v_threshold
+        else:
+            self.v = reset_spike * self.v_reset + (1 - reset_spike) * h
+        return spike
+
+    def reset(self) -> None:
+        """Forget the streaming state (``self.v``) and the stored sequences."""
+        self.v = None
+        self.h_seq = None
+        self.v_seq = None
+
+    def extra_repr(self) -> str:
+        return (
+            f"tau={self.tau}, v_threshold={self.v_threshold}, v_reset={self.v_reset}, "
+            f"decay_input={self.decay_input}, detach_reset={self.detach_reset}"
+        )
