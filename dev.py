@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""The book's two commands, with their own set-up.
+
+    python3 dev.py book    # make .venv, install, execute every chapter at ci scale, build the HTML
+    python3 dev.py test    # make .venv, install, run every test (unit, notebooks, book, browser)
+
+Both create ``.venv`` in the repository on first use and reinstall only when ``pyproject.toml`` or
+``constraints.txt`` change.  The chapters are executed once, by nbval (``pytest --nbval-lax``); the
+executed copies land in ``_build/executed`` and the book is built from them, so nothing runs twice.
+
+Other sub-commands: ``setup`` (only the environment), ``execute`` (only the chapters), ``site`` (only
+the HTML, from chapters already executed), ``freeze`` (rewrite constraints.txt from .venv).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BUILD = ROOT / "_build"
+EXECUTED = BUILD / "executed"
+STAGE = BUILD / "src"
+HTML = BUILD / "html"
+STAMP = VENV / ".snnlib-installed"
+# spikingjelly 2.0.0 declares torchaudio (and tensorboard, SciencePlots) although its neurons need none
+# of them; no torchaudio release installs beside the torch that this machine provides, so it is
+# installed without its declared dependencies, and loguru, which it does import, is a core dependency.
+NO_DEPS = ("spikingjelly",)
+
+
+def log(msg: str) -> None:
+    print(f"[dev] {msg}", flush=True)
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, check: bool = True) -> int:
+    log(" ".join(str(c) for c in cmd))
+    proc = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env)
+    if check and proc.returncode != 0:
+        sys.exit(proc.returncode)
+    return proc.returncode
+
+
+def vpy() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def requirements() -> tuple[list[str], list[str]]:
+    """(with dependencies, without) from pyproject.toml: the core and the book, test, vision extras."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in ("book", "test", "vision"):
+        reqs += project["optional-dependencies"][extra]
+
+    def name(req: str) -> str:
+        for sep in "<>=!~[; ":
+            req = req.split(sep)[0]
+        return req.strip().lower()
+
+    return [r for r in reqs if name(r) not in NO_DEPS], [r for r in reqs if name(r) in NO_DEPS]
+
+
+def setup() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"dev.py needs Python >= 3.11 (found {sys.version.split()[0]}); the book itself runs on 3.10+")
+    digest = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
+    ).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest and vpy().exists():
+        log(f"environment up to date: {VENV}")
+        return
+    t0 = time.time()
+    if not vpy().exists():
+        run([sys.executable, "-m", "venv", VENV])
+    with_deps, without = requirements()
+    pip = [vpy(), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-c", ROOT / "constraints.txt"]
+    run(pip + with_deps)
+    run(pip + ["--no-deps", *without, "-e", ROOT])
+    STAMP.write_text(digest)
+    log(f"environment ready in {time.time() - t0:.0f} s: {VENV}")
+
+
+def env(**extra: str) -> dict[str, str]:
+    e = dict(os.environ)
+    e.setdefault("SNNLIB_SCALE", "ci")
+    e["PYTHONHASHSEED"] = "0"
+    e["MPLBACKEND"] = "Agg"
+    e["PATH"] = f"{vpy().parent}{os.pathsep}{e.get('PATH', '')}"
+    e.update(extra)
+    return e
+
+
+def execute() -> None:
+    """Execute every chapter once, under nbval, and keep the executed copies for the book."""
+    shutil.rmtree(EXECUTED, ignore_errors=True)
+    t0 = time.time()
+    run([vpy(), "-m", "pytest", "-p", "tools.nbcapture", "--nbval-lax", "--nbval-current-env",
+         "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "notebooks/"],
+        env=env(SNNLIB_STATIC="1", SNNLIB_EXECUTED_DIR=str(EXECUTED)))
+    log(f"chapters executed in {time.time() - t0:.0f} s")
+
+
+def site() -> Path:
+    run([vpy(), "-m", "tools.build_site", "--executed", EXECUTED, "--stage", STAGE, "--out", BUILD], env=env())
+    index = HTML / "index.html"
+    print(index)
+    return index
+
+
+def browser_install() -> None:
+    """Headless Chromium for the site check: Debian's package, installed when we are root."""
+    if shutil.which("chromium") or os.environ.get("SNNLIB_CHROMIUM"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        run(["apt-get", "update", "-qq"], check=False)
+        run(["apt-get", "install", "-y", "-qq", "chromium"], env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    else:
+        log("no chromium on PATH: the browser check will be skipped (install Debian's chromium, "
+            "or set SNNLIB_CHROMIUM to a Chromium binary)")
+
+
+def test() -> None:
+    t_all = time.time()
+    setup()
+    browser_install()
+    t0 = time.time()
+    run([vpy(), "-m", "pytest", "-m", "not browser", "-p", "no:cacheprovider", "tests/"], env=env())
+    log(f"unit tests in {time.time() - t0:.0f} s")
+    execute()
+    t0 = time.time()
+    site()
+    log(f"book built in {time.time() - t0:.0f} s")
+    run([vpy(), "-m", "pytest", "-m", "browser", "-p", "no:cacheprovider", "tests/"],
+        env=env(SNNLIB_SITE=str(HTML)))
+    log(f"all tests passed in {time.time() - t_all:.0f} s")
+
+
+def book() -> None:
+    setup()
+    execute()
+    site()
+
+
+def freeze() -> None:
+    out = subprocess.run([vpy(), "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True,
+                         check=True).stdout
+    lines = [ln for ln in out.splitlines() if ln and not ln.startswith("-e")]
+    (ROOT / "constraints.txt").write_text(
+        "# Exact versions for CI and the README's commands (pip -c).  Regenerate with: python3 dev.py freeze\n"
+        + "\n".join(lines) + "\n")
+    log(f"wrote constraints.txt ({len(lines)} packages)")
+
+
+COMMANDS = {"book": book, "test": test, "setup": setup, "execute": lambda: (setup(), execute()),
+            "site": lambda: (setup(), site()), "freeze": freeze}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python3 dev.py {{{'|'.join(COMMANDS)}}}")
+    COMMANDS[sys.argv[1]]()

@@ -1,0 +1,344 @@
+"""Pictures of spiking neurons: rasters, membrane traces, and explorers that stay live on a static page.
+
+* :func:`raster` and :func:`traces` draw with matplotlib (static figures).
+* :func:`show` displays a plotly figure in a way that survives the static book: Jupyter Book 1 drops
+  plotly's own mimetype, so during a build the figure is written as HTML that calls the ``Plotly``
+  served with the book.
+* :func:`explorer` takes a function of named parameters and the values each may take.  With a live
+  kernel it shows ipywidgets sliders that redraw a matplotlib figure.  While the book is being built
+  (:func:`snnlib.utils.is_static_build`) it precomputes every combination and emits a plotly figure with
+  one slider per parameter, so the demo stays interactive on the static site, plus a snapshot of the
+  live controls.
+
+Defined in chapter 00 (Foundations), "Interactive demo".
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from . import utils
+
+MAX_COMBINATIONS = 2000
+
+
+def _as_2d(name: str, a: Any) -> np.ndarray:
+    arr = a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must have shape [T] or [T, neurons]; got shape {tuple(arr.shape)}")
+    return arr
+
+
+def raster(spikes: Any, ax=None, *, dt: float = 1.0, title: str | None = None, color: str = "k"):
+    """Spike raster of ``spikes`` with shape ``[T, neurons]`` (or ``[T]``): a dot per spike."""
+    import matplotlib.pyplot as plt
+
+    s = _as_2d("spikes", spikes)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 0.3 * s.shape[1] + 1.2))
+    t, n = np.nonzero(s)
+    ax.scatter(t * dt, n, marker="|", s=120, color=color, linewidths=1.5)
+    ax.set_xlim(-0.5 * dt, s.shape[0] * dt)
+    ax.set_ylim(-0.5, s.shape[1] - 0.5)
+    ax.set_xlabel("time step" if dt == 1.0 else "time")
+    ax.set_ylabel("neuron")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def traces(v: Any, spikes: Any | None = None, ax=None, *, threshold: float | None = None,
+           labels: Sequence[str] | None = None, title: str | None = None):
+    """Membrane traces ``v`` with shape ``[T, neurons]`` (or ``[T]``); spikes marked with dots on top."""
+    import matplotlib.pyplot as plt
+
+    vv = _as_2d("v", v)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 2.6))
+    steps = np.arange(vv.shape[0])
+    for j in range(vv.shape[1]):
+        label = labels[j] if labels is not None else (None if vv.shape[1] == 1 else f"neuron {j}")
+        line, = ax.plot(steps, vv[:, j], lw=1.4, label=label)
+        if spikes is not None:
+            ss = _as_2d("spikes", spikes)
+            if ss.shape != vv.shape:
+                raise ValueError(f"spikes has shape {ss.shape}, expected the shape of v, {vv.shape}")
+            hit = np.nonzero(ss[:, j])[0]
+            ax.plot(hit, vv[hit, j], "o", color=line.get_color(), ms=4)
+    if threshold is not None:
+        ax.axhline(threshold, ls="--", color="gray", lw=1, label="threshold")
+    ax.set_xlabel("time step")
+    ax.set_ylabel("membrane")
+    if title:
+        ax.set_title(title)
+    if labels is not None or vv.shape[1] > 1 or threshold is not None:
+        ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def _plotly_html(fig_json: dict, extra_js: str = "", div_class: str = "snn-plotly") -> str:
+    uid = "snn-" + uuid.uuid4().hex[:10]
+    payload = json.dumps(fig_json, separators=(",", ":"))
+    return (
+        f'<div class="{div_class}"><div id="{uid}" class="snn-plotly-graph"></div></div>\n'
+        f"<script>(function(){{var spec={payload};var gd=document.getElementById('{uid}');"
+        f"var go=function(){{Plotly.newPlot(gd,spec.data,spec.layout,{{responsive:true,displaylogo:false}})"
+        f".then(function(){{{extra_js}}});}};"
+        f"if(window.Plotly){{go();}}else{{window.addEventListener('load',go);}}}})();</script>"
+    )
+
+
+def show(fig) -> None:
+    """Display a plotly figure: natively in a live kernel, as self-contained HTML in a book build."""
+    from IPython.display import HTML, display
+
+    if utils.is_static_build():
+        display(HTML(_plotly_html(json.loads(fig.to_json()))))
+    else:
+        fig.show()
+
+
+@dataclass
+class _Param:
+    name: str
+    values: list[Any]
+
+    def label(self, v: Any) -> str:
+        return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def _params(params: Mapping[str, Sequence[Any]], defaults: Mapping[str, Any] | None) -> tuple[list[_Param], dict]:
+    if not params:
+        raise ValueError("params must name at least one parameter, e.g. params={'tau': [2.0, 5.0, 10.0]}")
+    out = []
+    for name, values in params.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
+            raise ValueError(f"params[{name!r}]={values!r}: expected a non-empty list of the values it may take")
+        out.append(_Param(name, list(values)))
+    n = int(np.prod([len(p.values) for p in out]))
+    if n > MAX_COMBINATIONS:
+        raise ValueError(f"params give {n} combinations; at most {MAX_COMBINATIONS} can be precomputed "
+                         f"for the static page (use fewer values per parameter)")
+    chosen = {}
+    for p in out:
+        d = (defaults or {}).get(p.name, p.values[len(p.values) // 2])
+        if d not in p.values:
+            raise ValueError(f"defaults[{p.name!r}]={d!r} is not one of params[{p.name!r}]={p.values!r}")
+        chosen[p.name] = d
+    return out, chosen
+
+
+def _check_panels(result: Mapping[str, Any], panels: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
+    if not isinstance(result, Mapping):
+        raise TypeError(f"the explorer function must return a dict of named series; got {type(result).__name__}")
+    series = {}
+    for k, v in result.items():
+        arr = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v, dtype=float)
+        if arr.ndim != 1:
+            raise ValueError(f"series {k!r} must be 1-D (one value per time step); got shape {arr.shape}")
+        series[k] = arr.astype(float)
+    for row in panels:
+        for name in row:
+            if name not in series:
+                raise KeyError(f"panel series {name!r} is not returned by the function; it returned {sorted(series)}")
+    return series
+
+
+def _is_spike_series(name: str) -> bool:
+    return name.lower().startswith("spike")
+
+
+def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.6), sharex=True, squeeze=False)
+    for ax, row, ptitle in zip(axes[:, 0], panels, titles):
+        for name in row:
+            y = series[name]
+            if _is_spike_series(name):
+                t = np.nonzero(y)[0]
+                ax.vlines(t, 0, 1, lw=2, label=name)
+                ax.set_ylim(0, 1.1)
+            else:
+                ax.plot(np.arange(len(y)), y, lw=1.5, label=name)
+        ax.set_ylabel(ptitle)
+        ax.legend(loc="upper right", fontsize=8)
+    axes[-1, 0].set_xlabel("time step")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _round(arr: np.ndarray) -> list:
+    return [None if not np.isfinite(x) else float(f"{x:.4g}") for x in arr]
+
+
+def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title) -> tuple[dict, str]:
+    """The plotly twin: every combination precomputed, one slider per parameter."""
+    combos = list(itertools.product(*[range(len(p.values)) for p in plist]))
+    table = []
+    for combo in combos:
+        kwargs = {p.name: p.values[i] for p, i in zip(plist, combo)}
+        series = _check_panels(fn(**kwargs), panels)
+        row = []
+        for r in panels:
+            for name in r:
+                y = series[name]
+                row.append(_round(np.where(y > 0, 1.0, np.nan) if _is_spike_series(name) else y))
+        table.append(row)
+    start = tuple(p.values.index(chosen[p.name]) for p in plist)
+    start_flat = combos.index(start)
+    data, axis = [], 1
+    n_rows = len(panels)
+    gap = 0.06
+    height = (1 - gap * (n_rows - 1)) / n_rows
+    layout: dict[str, Any] = {"margin": {"l": 60, "r": 20},
+                              "showlegend": True, "legend": {"orientation": "h", "y": 1.08},
+                              "title": {"text": title or ""}}
+    j = 0
+    for r_i, (row, ptitle) in enumerate(zip(panels, titles)):
+        top = 1 - r_i * (height + gap)
+        suffix = "" if r_i == 0 else str(r_i + 1)
+        layout[f"yaxis{suffix}"] = {"domain": [top - height, top], "title": {"text": ptitle}, "anchor": f"x{suffix}"}
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "matches": "x" if r_i else None,
+                                    "showticklabels": r_i == n_rows - 1,
+                                    "title": {"text": "time step" if r_i == n_rows - 1 else ""}}
+        for name in row:
+            y = table[start_flat][j]
+            trace = {"type": "scatter", "name": name, "x": list(range(len(y))), "y": y,
+                     "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+            if _is_spike_series(name):
+                trace.update(mode="markers", marker={"symbol": "line-ns-open", "size": 16, "line": {"width": 2}})
+            else:
+                trace.update(mode="lines")
+            data.append(trace)
+            j += 1
+    # sliders below the plots, a fixed number of pixels apart (plotly places them in plot-relative units)
+    slider_px, top_px = 85, 80
+    layout["margin"].update(t=top_px, b=slider_px * len(plist) + 50)
+    layout["height"] = 180 * n_rows + layout["margin"]["b"] + top_px
+    plot_px = layout["height"] - top_px - layout["margin"]["b"]
+    sliders = []
+    for k, p in enumerate(plist):
+        sliders.append({
+            "active": start[k], "currentvalue": {"prefix": f"{p.name} = "}, "pad": {"t": 10},
+            "yanchor": "top", "y": -(45 + slider_px * k) / plot_px, "len": 1.0,
+            "steps": [{"label": p.label(v), "method": "skip", "args": []} for v in p.values],
+        })
+    layout["sliders"] = sliders
+    radix = [len(p.values) for p in plist]
+    js = (
+        f"var table={json.dumps(table, separators=(',', ':'))};var radix={json.dumps(radix)};"
+        f"var idx={json.dumps(list(start))};gd.dataset.combo='{start_flat}';"
+        "gd.on('plotly_sliderchange',function(e){"
+        "var k=e.slider._index;if(k===undefined){k=gd._fullLayout.sliders.indexOf(e.slider);}"
+        "var s=e.step._index;if(s===undefined){s=e.slider.steps.indexOf(e.step);}"
+        "idx[k]=s;var flat=0;for(var i=0;i<radix.length;i++){flat=flat*radix[i]+idx[i];}"
+        "gd.dataset.combo=String(flat);"
+        "var ys=table[flat];var ids=[];for(var t=0;t<ys.length;t++){ids.push(t);}"
+        "Plotly.restyle(gd,{y:ys},ids);});"
+    )
+    return {"data": data, "layout": layout}, js
+
+
+def _controls(plist: list[_Param], chosen: dict):
+    import ipywidgets as W
+
+    ctrls = {}
+    for p in plist:
+        if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in p.values):
+            ctrls[p.name] = W.SelectionSlider(options=[(p.label(v), v) for v in p.values], value=chosen[p.name],
+                                              description=p.name, continuous_update=False)
+        else:
+            ctrls[p.name] = W.ToggleButtons(options=[(p.label(v), v) for v in p.values], value=chosen[p.name],
+                                            description=p.name)
+    return ctrls
+
+
+def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence[Any]], *,
+             panels: Sequence[Sequence[str]] | None = None, titles: Sequence[str] | None = None,
+             defaults: Mapping[str, Any] | None = None, title: str | None = None,
+             static: bool | None = None):
+    """An interactive demo over the named parameters of ``fn``.
+
+    Args:
+        fn: called as ``fn(**{name: value})``; returns a dict of 1-D series over time.  A series whose
+            name starts with ``spike`` is drawn as spike ticks.
+        params: for each parameter, the values it may take (the same grid live and static).
+        panels: which series share a panel, top to bottom (default: one panel per series).
+        titles: the y-axis title of each panel.
+        defaults: the starting value of each parameter (default: the middle value).
+        static: force the static (``True``) or live (``False``) form; default: the book-build switch.
+
+    Returns the ipywidgets box in a live kernel, the plotly figure spec (a dict) in a static build.
+    """
+    from IPython.display import HTML, display
+
+    plist, chosen = _params(params, defaults)
+    first = fn(**chosen)
+    if panels is None:
+        panels = [[k] for k in first]
+    panels = [list(r) for r in panels]
+    _check_panels(first, panels)
+    titles = list(titles) if titles is not None else [", ".join(r) for r in panels]
+    if len(titles) != len(panels):
+        raise ValueError(f"titles has {len(titles)} entries, expected one per panel ({len(panels)})")
+    static = utils.is_static_build() if static is None else static
+
+    if static:
+        fig, js = _static_figure(fn, plist, chosen, panels, titles, title)
+        note = ('<p class="snn-explorer-note">Static page: every slider position was computed when the book '
+                'was built. Open the chapter in Jupyter or Colab to drive the live controls below.</p>')
+        display(HTML(note + _plotly_html(fig, js, div_class="snn-explorer")))
+        _display_static_controls(plist, chosen)
+        return fig
+
+    import ipywidgets as W
+    import matplotlib.pyplot as plt
+
+    ctrls = _controls(plist, chosen)
+    out = W.Output()
+
+    def redraw(**kwargs):
+        with out:
+            out.clear_output(wait=True)
+            fig = _draw_matplotlib(_check_panels(fn(**kwargs), panels), panels, titles, title)
+            display(fig)
+            plt.close(fig)
+
+    W.interactive_output(redraw, ctrls)
+    box = W.VBox([W.HBox(list(ctrls.values()), layout=W.Layout(flex_flow="row wrap")), out])
+    display(box)
+    return box
+
+
+def _display_static_controls(plist: list[_Param], chosen: dict) -> None:
+    """Saved widget state of the live controls, rendered on the static page by the vendored embed.js."""
+    import ipywidgets as W
+    from ipywidgets.embed import dependency_state, embed_data
+    from IPython.display import HTML, display
+
+    ctrls = _controls(plist, chosen)
+    box = W.HBox(list(ctrls.values()), layout=W.Layout(flex_flow="row wrap"))
+    box.add_class("snn-live-controls")
+    data = embed_data(views=[box], state=dependency_state([box], drop_defaults=True))
+    state = json.dumps(data["manager_state"]).replace("</", "<\\/")
+    view = json.dumps(data["view_specs"][0]).replace("</", "<\\/")
+    display(HTML(
+        '<div class="snn-live-controls-wrap">'
+        f'<script type="application/vnd.jupyter.widget-state+json">{state}</script>'
+        f'<script type="application/vnd.jupyter.widget-view+json">{view}</script></div>'
+    ))
+    for w in [box, *ctrls.values()]:
+        w.close()
+
+
+__all__ = ["raster", "traces", "show", "explorer", "MAX_COMBINATIONS"]

@@ -1,0 +1,101 @@
+"""Every chapter notebook follows the anatomy of shared/CHAPTER.md, in order, and is committed clean."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tools.sync_notebooks import install_cell_source, repository_url
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+# (name, pattern matched against level-2 headings), in the order a chapter must have them.
+SECTIONS = [
+    ("reading questions", r"reading questions"),
+    ("objectives", r"objectives"),
+    ("background", r"background"),
+    ("derivation", r"derivation"),
+    ("from scratch, then snnlib", r"from scratch"),
+    ("interactive demo", r"interactive demo"),
+    ("experiment", r"experiment"),
+    ("what we found", r"what we found"),
+    ("think / discussion", r"think|discussion"),
+    ("exercises", r"exercises"),
+    ("session plan", r"session plan"),
+    ("references", r"references"),
+]
+
+
+def _nb(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _h2(nb: dict) -> list[str]:
+    heads = []
+    for c in nb["cells"]:
+        if c["cell_type"] == "markdown":
+            for line in "".join(c["source"]).splitlines():
+                if line.startswith("## "):
+                    heads.append(line[3:].strip().lower())
+    return heads
+
+
+def test_there_is_a_foundations_chapter():
+    assert any(p.name.startswith("00_") for p in CHAPTERS)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_sections_in_order(path):
+    heads = _h2(_nb(path))
+    pos = -1
+    for name, pattern in SECTIONS:
+        hits = [i for i, h in enumerate(heads) if re.search(pattern, h) and i > pos]
+        assert hits, f"{path.name}: missing section '{name}' after position {pos} (headings: {heads})"
+        pos = hits[0]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_committed_clean(path):
+    nb = _nb(path)
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] == "code":
+            assert not c.get("outputs"), f"{path.name}: cell {i} has stored outputs"
+            assert c.get("execution_count") is None, f"{path.name}: cell {i} has an execution count"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_first_cells(path):
+    nb = _nb(path)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    first = code[0]
+    assert "".join(first["source"]) == install_cell_source(), (
+        f"{path.name}: the Colab install cell differs from _config.yml's repository (run python -m tools.sync_notebooks)")
+    assert "remove-cell" in first["metadata"].get("tags", []), f"{path.name}: install cell must be tagged remove-cell"
+    assert nb["cells"][0] is first, f"{path.name}: the install cell must be the first cell"
+    # the first visible code cell prints the environment report and takes its sizes from snnlib.config
+    setup = "".join(code[1]["source"])
+    assert "env_report" in setup and "seed_everything" in setup, f"{path.name}: no environment report / seed"
+    assert "config." in setup, f"{path.name}: the set-up cell does not read snnlib.config"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_has_hidden_checks_and_hidden_solutions(path):
+    nb = _nb(path)
+    tags = [c["metadata"].get("tags", []) for c in nb["cells"] if c["cell_type"] == "code"]
+    checks = sum("remove-cell" in t for t in tags) - 1         # minus the install cell
+    assert checks >= 3, f"{path.name}: only {checks} hidden assertion cells"
+    solutions = sum("hide-input" in t for t in tags)
+    assert 3 <= solutions <= 6, f"{path.name}: {solutions} hidden exercise solutions (3 to 6 expected)"
+
+
+def test_repository_url_is_set_once():
+    """The chapters name the book's repository only through the generated install cell."""
+    url = repository_url()
+    assert url.startswith("https://github.com/")
+    for path in CHAPTERS:
+        for c in _nb(path)["cells"][1:]:
+            assert url not in "".join(c["source"]), f"{path.name}: repository URL written by hand; use _config.yml"

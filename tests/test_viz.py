@@ -1,0 +1,94 @@
+"""snnlib.viz: rasters, traces and the explorer in both its live and static forms."""
+from __future__ import annotations
+
+import json
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+
+from snnlib import viz
+
+
+def lif_like(current, reset):
+    x = np.full(20, current)
+    spikes = (np.arange(20) % (3 if reset == "soft" else 4) == 0).astype(float)
+    return {"input": x, "membrane": np.cumsum(x) % 1.0, "spikes": spikes}
+
+
+PARAMS = {"current": [0.5, 1.0, 2.0], "reset": ["hard", "soft"]}
+
+
+def test_raster_and_traces_draw():
+    s = torch.zeros(10, 3)
+    s[2, 1] = s[5, 0] = 1
+    ax = viz.raster(s)
+    assert len(ax.collections[0].get_offsets()) == 2
+    ax = viz.traces(torch.rand(10, 3), s, threshold=1.0)
+    assert len(ax.lines) >= 3
+    with pytest.raises(ValueError, match="spikes must have shape"):
+        viz.raster(torch.zeros(2, 2, 2))
+    with pytest.raises(ValueError, match="expected the shape of v"):
+        viz.traces(torch.rand(10, 3), torch.zeros(10, 2))
+
+
+def _html_outputs(capture):
+    return [o.data for o in capture if hasattr(o, "data")]
+
+
+def test_static_explorer_precomputes_every_combination(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    fig = viz.explorer(lif_like, PARAMS, panels=[["input"], ["membrane"], ["spikes"]], static=True)
+    assert len(fig["layout"]["sliders"]) == 2
+    assert [len(s["steps"]) for s in fig["layout"]["sliders"]] == [3, 2]
+    html = shown[0].data
+    table = json.loads(re.search(r"var table=(\[.*?\]);var radix", html).group(1))
+    assert len(table) == 6 and all(len(row) == 3 for row in table)
+    # combination index = current * 2 + reset, in the order of params; check one against the function
+    row = table[2 * 2 + 1]                                   # current = 2.0, reset = soft
+    ref = lif_like(2.0, "soft")
+    assert np.allclose(row[0], ref["input"])
+    assert [v is not None for v in row[2]] == list(ref["spikes"] > 0)
+    # the saved state of the live controls is emitted for the static page
+    state = shown[1].data
+    assert "application/vnd.jupyter.widget-state+json" in state and "SelectionSliderModel" in state
+
+
+def test_live_explorer_builds_widgets_and_redraws(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    box = viz.explorer(lif_like, PARAMS, static=False, defaults={"current": 0.5, "reset": "hard"})
+    controls = box.children[0].children
+    assert [c.description for c in controls] == ["current", "reset"]
+    assert controls[0].value == 0.5
+    controls[0].value = 2.0                                   # triggers a redraw without error
+    box.close()
+
+
+def test_explorer_rejects_bad_input():
+    with pytest.raises(ValueError, match="params must name"):
+        viz.explorer(lif_like, {}, static=True)
+    with pytest.raises(ValueError, match=r"params\['current'\]"):
+        viz.explorer(lif_like, {"current": 1.0, "reset": ["hard"]}, static=True)
+    with pytest.raises(ValueError, match="defaults\\['reset'\\]='none'"):
+        viz.explorer(lif_like, PARAMS, defaults={"reset": "none"}, static=True)
+    with pytest.raises(KeyError, match="panel series 'voltage'"):
+        viz.explorer(lif_like, PARAMS, panels=[["voltage"]], static=True)
+    with pytest.raises(ValueError, match="combinations"):
+        viz.explorer(lif_like, {"a": list(range(100)), "b": list(range(100))}, static=True)
+
+
+def test_show_static_writes_html(monkeypatch):
+    import plotly.graph_objects as go
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    monkeypatch.setenv("SNNLIB_STATIC", "1")
+    viz.show(go.Figure(go.Scatter(y=[1, 2, 3])))
+    assert "Plotly.newPlot" in shown[0].data and '"y":[1,2,3]' in shown[0].data

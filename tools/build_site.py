@@ -1,0 +1,71 @@
+"""Build the HTML book from the chapters that nbval executed (see dev.py and tools/nbcapture.py).
+
+The book's sources are staged in ``_build/src``: the prose pages, the configuration and the executed
+copy of every chapter.  Generated pages (the reproduction scoreboard) are written there too.  Jupyter
+Book then builds with warnings as errors, so a broken reference, a missing figure or a failing
+generated page stops the build.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPY = ["_config.yml", "_toc.yml", "_ext", "_static", "assets", "book"]
+
+
+def stage(executed: Path, stage_dir: Path) -> None:
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    stage_dir.mkdir(parents=True)
+    for name in COPY:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, stage_dir / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, stage_dir / name)
+    (stage_dir / "notebooks").mkdir()
+    missing = []
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        done = executed / nb.name
+        if not done.exists():
+            missing.append(nb.name)
+            continue
+        shutil.copy2(done, stage_dir / "notebooks" / nb.name)
+    if missing:
+        sys.exit(f"no executed copy of {', '.join(missing)} in {executed}: a cell failed, or the chapters were "
+                 f"not executed (run: python3 dev.py execute)")
+    try:
+        from snnlib import results
+    except ImportError:
+        results = None
+    if results is not None and hasattr(results, "scoreboard_markdown"):
+        (stage_dir / "book" / "scoreboard.md").write_text(results.scoreboard_markdown(), encoding="utf-8")
+
+
+def build(stage_dir: Path, out: Path) -> None:
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(stage_dir), "--path-output", str(out.parent),
+           "--all", "--warningiserror", "--keep-going", "--quiet"]
+    # jupyter-book writes to <path-output>/_build/html
+    print("[build_site]", " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT)
+    if proc.returncode != 0:
+        sys.exit(f"book build failed (exit {proc.returncode}); warnings count as errors")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--executed", type=Path, required=True)
+    ap.add_argument("--stage", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True, help="the _build folder; HTML goes to OUT/html")
+    args = ap.parse_args()
+    if args.out.name != "_build":
+        sys.exit(f"--out={args.out} must be a folder named _build (jupyter-book writes <parent>/_build/html)")
+    stage(args.executed, args.stage)
+    build(args.stage, args.out)
+
+
+if __name__ == "__main__":
+    main()
