@@ -1,0 +1,260 @@
+r"""Firing rates, synaptic operations and the energy estimate of the Spikformer and SynA papers.
+
+A synaptic layer (``Linear``, ``Conv1d/2d/3d``) that an ANN runs once per sample costs FLOPs
+multiply-accumulates (MACs).  In an SNN it runs at each of T steps, but its input is binary, so each
+non-zero input costs one accumulate (AC) per synapse it reaches:
+
+.. math::
+    \mathrm{SOPs}^{l} = \mathrm{fr}^{l} \times T \times \mathrm{FLOPs}^{l},
+
+with :math:`\mathrm{fr}^{l}` the firing rate of the layer's input.  The first (encoding) layer receives
+real values, not spikes, and is counted as MACs.  At 45 nm (Horowitz, 2014), :math:`E_{MAC} = 4.6` pJ and
+:math:`E_{AC} = 0.9` pJ:
+
+.. math::
+    E = E_{MAC} \cdot \mathrm{MACs}_{\text{encoding}} + E_{AC} \sum_{l \ne \text{encoding}} \mathrm{SOPs}^{l}.
+
+Here every quantity is measured by forward hooks while the model runs on a batch: a layer's FLOPs are
+the MACs it spent per sample divided by T (its per-step cost, the usual case of a layer that runs at
+every step), fr as the fraction of non-zero inputs (for spikes, the firing rate), the
+encoding layer's MACs as it actually ran (T times if the model repeats the image, once if it encodes
+once).  BatchNorm is taken as folded into the preceding layer (not counted), as in Spikformer; SynA
+counts it among the MACs of the first layer.  Products that are not layers (Spikformer's
+:math:`QK^TV`) are added by the chapter that has them.
+
+Defined in chapter 00 (Foundations), "Energy"; used by the Spikformer and SynA chapters.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+__all__ = [
+    "E_MAC_PJ",
+    "E_AC_PJ",
+    "is_neuron",
+    "neuron_modules",
+    "FiringRateMonitor",
+    "layer_macs",
+    "LayerEnergy",
+    "EnergyReport",
+    "energy_report",
+]
+
+E_MAC_PJ = 4.6  #: energy of a 32-bit float multiply-accumulate at 45 nm, pJ
+E_AC_PJ = 0.9  #: energy of a 32-bit float accumulate at 45 nm, pJ
+
+SYNAPTIC = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_NEURON_PACKAGES = ("snnlib.neurons", "spikingjelly.activation_based.neuron")
+
+
+def is_neuron(module: nn.Module, extra: Sequence[type] = ()) -> bool:
+    """Whether ``module`` is a spiking neuron: a class of :mod:`snnlib.neurons` or of spikingjelly's
+    ``activation_based.neuron`` (surrogate functions excluded), or an instance of one of ``extra``."""
+    if extra and isinstance(module, tuple(extra)):
+        return True
+    name = type(module).__module__
+    return any(name == p or name.startswith(p + ".") for p in _NEURON_PACKAGES) and "surrogate" not in name
+
+
+def neuron_modules(model: nn.Module, extra: Sequence[type] = ()) -> list[tuple[str, nn.Module]]:
+    """The outermost neuron modules of ``model`` (a neuron inside a neuron is not listed twice)."""
+    found: list[tuple[str, nn.Module]] = []
+    for name, m in model.named_modules():
+        if is_neuron(m, extra) and not any(name.startswith(p + ".") for p, _ in found):
+            found.append((name, m))
+    return found
+
+
+class FiringRateMonitor:
+    """Counts the spikes of every neuron module while the model runs (a context manager).
+
+    ``rates()`` gives each neuron module's firing rate (spikes / (neurons x T x samples)), ``rate`` the
+    rate of all neurons together, ``spikes_per_neuron(T)`` the mean number of spikes one neuron emits per
+    sample over T steps (``rate x T``).  Counting happens inside forward hooks, detached, so it does not
+    change the graph.  ``enabled`` can be switched off to skip the counting.
+
+    >>> with FiringRateMonitor(model) as mon:   # doctest: +SKIP
+    ...     model(x)
+    >>> mon.rate                                  # doctest: +SKIP
+    """
+
+    def __init__(self, model: nn.Module, neuron_types: Sequence[type] = ()):
+        self.modules = neuron_modules(model, neuron_types)
+        self.spikes: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+        self.enabled = True
+        self._handles: list = []
+
+    def _hook(self, name: str):
+        def hook(_module, _inputs, output):
+            if not self.enabled:
+                return
+            out = output[0] if isinstance(output, (tuple, list)) else output
+            if not isinstance(out, torch.Tensor):
+                return
+            total = out.detach().sum(dtype=torch.float64)  # stays on the device: no sync per forward
+            self.spikes[name] = self.spikes[name] + total if name in self.spikes else total
+            self.counts[name] = self.counts.get(name, 0) + out.numel()
+        return hook
+
+    def __enter__(self) -> "FiringRateMonitor":
+        self.reset()
+        self._handles = [m.register_forward_hook(self._hook(n)) for n, m in self.modules]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def reset(self) -> None:
+        self.spikes.clear()
+        self.counts.clear()
+
+    def rates(self) -> dict[str, float]:
+        return {n: float(self.spikes[n]) / self.counts[n] for n in self.spikes if self.counts[n]}
+
+    @property
+    def rate(self) -> float:
+        """Spikes over neuron-steps of all monitored neurons; NaN when nothing was seen."""
+        total = sum(self.counts.values())
+        return sum(float(v) for v in self.spikes.values()) / total if total else math.nan
+
+    def spikes_per_neuron(self, T: int) -> float:
+        """Mean spikes per neuron per sample over the T steps: ``rate x T`` (the SynA papers' measure)."""
+        return self.rate * T
+
+
+def layer_macs(module: nn.Module, inputs: torch.Tensor, output: torch.Tensor) -> int:
+    """Multiply-accumulates that ``module`` (Linear or ConvNd) spent on this call, all samples and steps."""
+    if isinstance(module, nn.Linear):
+        return output.numel() * module.in_features
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        per_output = (module.in_channels // module.groups) * math.prod(module.kernel_size)
+        return output.numel() * per_output
+    raise TypeError(f"module={type(module).__name__} is not a synaptic layer; expected Linear or Conv1d/2d/3d")
+
+
+@dataclass
+class LayerEnergy:
+    """One synaptic layer: FLOPs per step and sample, input rate, SOPs or MACs per sample, energy (pJ)."""
+
+    name: str
+    kind: str
+    flops: float  # MACs per sample divided by T: one step's cost when the layer runs at every step
+    input_rate: float  # fraction of non-zero inputs (the firing rate for spikes)
+    encoding: bool  # counted as MACs
+    ops: float  # per sample: MACs as run if encoding, else SOPs = rate x T x FLOPs
+    energy_pj: float
+
+
+@dataclass
+class EnergyReport:
+    """Energy of one inference per sample, and the same network as an ANN (every layer MACs, once)."""
+
+    T: int
+    layers: list[LayerEnergy] = field(default_factory=list)
+    firing_rate: float = math.nan
+    spikes_per_neuron: float = math.nan
+
+    @property
+    def encoding_macs(self) -> float:
+        return sum(layer.ops for layer in self.layers if layer.encoding)
+
+    @property
+    def sops(self) -> float:
+        return sum(layer.ops for layer in self.layers if not layer.encoding)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(layer.energy_pj for layer in self.layers)
+
+    @property
+    def ann_energy_pj(self) -> float:
+        """``E_MAC x FLOPs`` of the same layers run once as an ANN."""
+        return E_MAC_PJ * sum(layer.flops for layer in self.layers)
+
+    def to_dict(self) -> dict:
+        return {"T": self.T, "energy_pj": self.energy_pj, "ann_energy_pj": self.ann_energy_pj,
+                "encoding_macs": self.encoding_macs, "sops": self.sops, "firing_rate": self.firing_rate,
+                "spikes_per_neuron": self.spikes_per_neuron, "layers": [asdict(la) for la in self.layers]}
+
+    def table(self) -> str:
+        """A plain-text table, one row per layer."""
+        rows = [f"{'layer':<24}{'kind':<8}{'FLOPs/step':>12}{'rate':>8}{'ops':>14}{'energy uJ':>11}"]
+        for la in self.layers:
+            kind = "MAC" if la.encoding else "AC"
+            rows.append(f"{la.name:<24}{kind:<8}{la.flops:>12,.0f}{la.input_rate:>8.3f}{la.ops:>14,.0f}"
+                        f"{la.energy_pj * 1e-6:>11.4f}")
+        rows.append(f"total {self.energy_pj * 1e-6:.4f} uJ per sample (ANN: {self.ann_energy_pj * 1e-6:.4f} uJ); "
+                    f"firing rate {self.firing_rate:.3f}, {self.spikes_per_neuron:.2f} spikes per neuron")
+        return "\n".join(rows)
+
+
+@torch.no_grad()
+def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Optional[int] = None,
+                  encoding: str | Iterable[str] = "first", neuron_types: Sequence[type] = ()) -> EnergyReport:
+    """Run ``model(x)`` once and count FLOPs, firing rates, SOPs and energy per sample.
+
+    ``T`` is the number of time steps the model runs; ``batch_size`` the number of samples in ``x``
+    (default ``x.shape[1]`` when ``x`` is time-first with ``x.shape[0] == T``, else ``x.shape[0]``).
+    ``encoding`` names the layers counted as MACs: ``"first"`` (the first synaptic layer to run, the
+    papers' rule) or an iterable of module names.
+    """
+    if not isinstance(T, int) or T < 1:
+        raise ValueError(f"T={T!r} must be a positive int")
+    if batch_size is None:
+        batch_size = x.shape[1] if (x.dim() >= 3 and x.shape[0] == T) else x.shape[0]
+    seen: dict[str, list] = {}  # name -> [module, macs, nonzero, numel]
+    order: list[str] = []
+
+    def hook_for(name: str):
+        def hook(module, inputs, output):
+            inp = inputs[0]
+            rec = seen.setdefault(name, [module, 0, 0, 0])
+            if name not in order:
+                order.append(name)
+            rec[1] += layer_macs(module, inp, output)
+            rec[2] += int(torch.count_nonzero(inp))
+            rec[3] += inp.numel()
+        return hook
+
+    handles = [m.register_forward_hook(hook_for(n)) for n, m in model.named_modules() if isinstance(m, SYNAPTIC)]
+    was_training = model.training
+    model.eval()
+    try:
+        with FiringRateMonitor(model, neuron_types) as mon:
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    if isinstance(encoding, str):
+        if encoding != "first":
+            raise ValueError(f"encoding={encoding!r}; expected 'first' or an iterable of layer names")
+        enc = set(order[:1])
+    else:
+        enc = set(encoding)
+        unknown = enc - set(order)
+        if unknown:
+            raise ValueError(f"encoding names {sorted(unknown)} are not synaptic layers that ran; "
+                             f"valid names: {', '.join(order)}")
+    report = EnergyReport(T=T, firing_rate=mon.rate, spikes_per_neuron=mon.spikes_per_neuron(T))
+    for name in order:
+        module, macs, nonzero, numel = seen[name]
+        macs_per_sample = macs / batch_size
+        rate = nonzero / numel if numel else 0.0
+        is_enc = name in enc
+        ops = macs_per_sample if is_enc else rate * macs_per_sample  # = rate x T x FLOPs
+        report.layers.append(LayerEnergy(name=name, kind=type(module).__name__, flops=macs_per_sample / T,
+                                         input_rate=rate, encoding=is_enc, ops=ops,
+                                         energy_pj=ops * (E_MAC_PJ if is_enc else E_AC_PJ)))
+    return report

@@ -1,0 +1,120 @@
+"""snnlib.energy: FLOPs, SOPs, firing rates and energy of a small conv net against a hand calculation."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from snnlib.energy import (E_AC_PJ, E_MAC_PJ, FiringRateMonitor, energy_report, is_neuron, layer_macs,
+                           neuron_modules)
+from snnlib.neurons import LIF
+
+
+class Forced(nn.Module):
+    """A stand-in neuron that fires exactly a fraction ``1/k`` of its outputs (every k-th element)."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        idx = torch.arange(x.numel()).reshape(x.shape)
+        return (idx % self.k == 0).to(x.dtype)
+
+
+class ConvNet(nn.Module):
+    """[T, N, 1, 8, 8] -> conv 1->4 -> spikes (1/4) -> conv 4->8 -> spikes (1/2) -> fc 512->10 -> [T, N, 10]."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.sn1 = Forced(4)
+        self.conv2 = nn.Conv2d(4, 8, 3, padding=1, bias=False)
+        self.sn2 = Forced(2)
+        self.fc = nn.Linear(8 * 8 * 8, 10)
+
+    def forward(self, x):
+        T, N = x.shape[:2]
+        h = self.sn1(self.conv1(x.flatten(0, 1)))
+        h = self.sn2(self.conv2(h))
+        return self.fc(h.flatten(1)).view(T, N, 10)
+
+
+def test_energy_of_a_small_conv_net_matches_the_hand_calculation():
+    T, N = 4, 2
+    x = torch.rand(T, N, 1, 8, 8) + 0.1  # real-valued input: conv1 is the encoding layer
+    rep = energy_report(ConvNet(), x, T=T, neuron_types=(Forced,))
+    by_name = {la.name: la for la in rep.layers}
+    assert list(by_name) == ["conv1", "conv2", "fc"]
+
+    # FLOPs per step and sample: outputs x (in_channels x kernel) for a conv, in x out for a linear
+    flops = {"conv1": (4 * 8 * 8) * (1 * 3 * 3), "conv2": (8 * 8 * 8) * (4 * 3 * 3), "fc": 512 * 10}
+    assert flops == {"conv1": 2304, "conv2": 18432, "fc": 5120}
+    for name, f in flops.items():
+        assert by_name[name].flops == pytest.approx(f)
+
+    # the encoding layer runs T times on real values: MACs; the others: SOPs = rate x T x FLOPs
+    assert by_name["conv1"].encoding and by_name["conv1"].ops == pytest.approx(4 * 2304)
+    assert by_name["conv2"].input_rate == pytest.approx(0.25) and by_name["conv2"].ops == pytest.approx(0.25 * 4 * 18432)
+    assert by_name["fc"].input_rate == pytest.approx(0.5) and by_name["fc"].ops == pytest.approx(0.5 * 4 * 5120)
+    assert rep.encoding_macs == pytest.approx(9216) and rep.sops == pytest.approx(18432 + 10240)
+
+    energy = 4.6 * 9216 + 0.9 * (18432 + 10240)  # pJ per sample
+    assert energy == pytest.approx(68198.4)
+    assert rep.energy_pj == pytest.approx(energy)
+    assert rep.ann_energy_pj == pytest.approx(4.6 * (2304 + 18432 + 5120))
+    assert (E_MAC_PJ, E_AC_PJ) == (4.6, 0.9)
+
+    # firing: 256 neurons at 1/4 and 512 at 1/2 per step; spikes per neuron = rate x T
+    rate = (256 * 0.25 + 512 * 0.5) / (256 + 512)
+    assert rep.firing_rate == pytest.approx(rate)
+    assert rep.spikes_per_neuron == pytest.approx(rate * T)
+    assert "conv1" in rep.table() and rep.to_dict()["energy_pj"] == pytest.approx(energy)
+
+
+def test_encoding_layers_can_be_named():
+    x = torch.rand(4, 2, 1, 8, 8)
+    rep = energy_report(ConvNet(), x, T=4, encoding=["conv1", "conv2"], neuron_types=(Forced,))
+    assert rep.encoding_macs == pytest.approx(4 * (2304 + 18432))
+    with pytest.raises(ValueError, match=r"\['conv9'\].*valid names: conv1, conv2, fc"):
+        energy_report(ConvNet(), x, T=4, encoding=["conv9"])
+    with pytest.raises(ValueError, match="encoding='last'"):
+        energy_report(ConvNet(), x, T=4, encoding="last")
+
+
+def test_layer_macs_counts_groups_and_linear_tokens():
+    conv = nn.Conv2d(8, 8, 3, padding=1, groups=4)
+    x = torch.zeros(2, 8, 5, 5)
+    assert layer_macs(conv, x, conv(x)) == 2 * 8 * 5 * 5 * (2 * 3 * 3)
+    lin = nn.Linear(6, 3)
+    tokens = torch.zeros(4, 2, 7, 6)  # [T, N, tokens, features]
+    assert layer_macs(lin, tokens, lin(tokens)) == 4 * 2 * 7 * 3 * 6
+    with pytest.raises(TypeError, match="ReLU is not a synaptic layer"):
+        layer_macs(nn.ReLU(), x, x)
+
+
+def test_monitor_finds_library_neurons_but_not_their_surrogates():
+    model = nn.Sequential(nn.Linear(3, 5), LIF(), nn.Linear(5, 2), LIF())
+    names = [n for n, _ in neuron_modules(model)]
+    assert names == ["1", "3"]
+    assert not is_neuron(model[1].surrogate_function) and not is_neuron(model[0])
+    x = torch.full((6, 4, 3), 2.0)
+    with FiringRateMonitor(model) as mon, torch.no_grad():
+        out = model(x)
+        hidden = model[1](model[0](x))
+    assert set(mon.rates()) == {"1", "3"}
+    assert mon.rates()["3"] == pytest.approx(float(out.mean()))
+    # module "1" ran twice (once inside the model, once by hand) on the same input
+    assert mon.rates()["1"] == pytest.approx(float(hidden.mean()))
+    assert mon.spikes_per_neuron(6) == pytest.approx(mon.rate * 6)
+    with torch.no_grad():
+        model(x)  # the hooks are gone after the with block
+    assert mon.counts["3"] == out.numel()
+
+
+def test_monitor_without_neurons_reports_nan():
+    with FiringRateMonitor(nn.Linear(2, 2)) as mon:
+        nn.Linear(2, 2)(torch.zeros(1, 2))
+    assert math.isnan(mon.rate) and mon.rates() == {}
