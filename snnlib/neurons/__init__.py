@@ -1,10 +1,24 @@
 """Spiking neurons, time-first ``[T, N, *]``: the serial LIF, the PSN family and leaky integration.
 
-* :class:`LIF` -- the serial LIF with reset (spikingjelly's ``LIFNode``), chapter 00 (Foundations).
+* :class:`LIF` -- the serial LIF with reset (equal to spikingjelly's ``LIFNode``); chapter 00.
+* :class:`ATan` -- the fused ATan surrogate (equal to spikingjelly's); chapter 00.
+* :func:`leaky_integrate` -- the reset-free leaky integrator, five methods; chapters 01 and 03.
+* :class:`ResetFreeLIF` -- the LIF without reset, as a loop and as a PSN; chapter 01.
+* :class:`PSN`, :class:`MaskedPSN`, :class:`SlidingPSN` -- the PSN family (state dicts load to and from
+  spikingjelly's); chapter 01.
 """
 from __future__ import annotations
 
+from .integrate import METHODS, auto_method, leaky_integrate
 from .lif import LIF, lif_multi_step
-from .surrogate import default_surrogate, surrogate_grad
+from .psn import PSN, MaskedPSN, SlidingPSN, causal_fir
+from .reset_free import ResetFreeLIF
+from .surrogate import ATan, atan_spike, default_surrogate, surrogate_grad
 
-__all__ = ["LIF", "lif_multi_step", "default_surrogate", "surrogate_grad"]
+__all__ = [
+    "LIF", "lif_multi_step",
+    "PSN", "MaskedPSN", "SlidingPSN", "causal_fir",
+    "ResetFreeLIF",
+    "leaky_integrate", "auto_method", "METHODS",
+    "ATan", "atan_spike", "default_surrogate", "surrogate_grad",
+]

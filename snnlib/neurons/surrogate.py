@@ -8,7 +8,9 @@ spikingjelly's ``ATan(alpha=2)``:
     \sigma'(x) = \frac{\alpha / 2}{1 + (\frac{\pi}{2} \alpha x)^2}.
 
 The neurons of :mod:`snnlib.neurons` take spikingjelly's surrogate objects unchanged (they hold no
-parameters, so state dicts are unaffected).  :func:`surrogate_grad` evaluates :math:`\sigma'` on a whole
+parameters, so state dicts are unaffected).  Their default is :class:`ATan`, a fused twin of
+spikingjelly's ``ATan`` with the same forward pass and the same gradient arithmetic, which allocates one
+temporary instead of five in the backward pass.  :func:`surrogate_grad` evaluates :math:`\sigma'` on a whole
 tensor at once, which lets a serial neuron precompute it for every time step before its backward loop.
 
 Defined in chapter 00 (Foundations), "Surrogate gradients".
@@ -21,12 +23,14 @@ from typing import Callable
 import torch
 from spikingjelly.activation_based import surrogate as sj_surrogate
 
-__all__ = ["default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first"]
+__all__ = [
+    "ATan", "atan_spike", "spike", "default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first",
+]
 
 
-def default_surrogate() -> sj_surrogate.SurrogateFunctionBase:
-    """A fresh spikingjelly ``ATan(alpha=2.0)``: the surrogate of every neuron in the book."""
-    return sj_surrogate.ATan(alpha=2.0)
+def default_surrogate() -> "ATan":
+    """A fresh :class:`ATan` with ``alpha=2.0`` (fused; equal to spikingjelly's ``surrogate.ATan()``)."""
+    return ATan(alpha=2.0)
 
 
 def check_surrogate(surrogate_function: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -48,7 +52,7 @@ def surrogate_grad(
     For spikingjelly's ``ATan`` the closed form is used (the same arithmetic as spikingjelly's
     ``atan_backward``); any other surrogate is differentiated by autograd on a detached copy of ``x``.
     """
-    if type(surrogate_function) is sj_surrogate.ATan:
+    if type(surrogate_function) in (sj_surrogate.ATan, ATan):
         a = surrogate_function.alpha / 2
         ax = math.pi * a * x
         return a / (1 + ax * ax)
@@ -70,3 +74,66 @@ def check_time_first(x: torch.Tensor, name: str = "x_seq") -> None:
         )
     if not x.is_floating_point():
         raise TypeError(f"{name} has dtype {x.dtype}; expected a floating dtype")
+
+
+class _ATanSpike(torch.autograd.Function):
+    """Heaviside forward, ATan surrogate backward; one temporary in the backward pass."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, alpha: float, threshold: float) -> torch.Tensor:
+        ctx.save_for_backward(h)
+        ctx.alpha, ctx.threshold = alpha, threshold
+        out = torch.empty_like(h, memory_format=torch.contiguous_format)
+        return torch.ge(h, threshold, out=out)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (h,) = ctx.saved_tensors
+        a = ctx.alpha / 2
+        # spikingjelly's arithmetic, in place: a / (1 + (pi a (h - threshold))^2) * grad
+        t = torch.sub(h, ctx.threshold) if ctx.threshold != 0.0 else h.clone()
+        t.mul_(math.pi * a)
+        t.mul_(t).add_(1)
+        torch.div(torch.tensor(a, dtype=t.dtype, device=t.device), t, out=t)
+        return t.mul_(grad_output), None, None
+
+
+def atan_spike(h: torch.Tensor, v_threshold: float = 0.0, alpha: float = 2.0) -> torch.Tensor:
+    r"""Spikes :math:`\Theta(h - \theta)` with the ATan surrogate gradient, fused.
+
+    Forward and gradient equal spikingjelly's ``ATan(alpha)(h - v_threshold)`` (same arithmetic); it
+    allocates one tensor in each pass instead of five in the backward pass, which matters when
+    ``h`` is large and memory-bound.
+    """
+    return _ATanSpike.apply(h, float(alpha), float(v_threshold))
+
+
+class ATan(torch.nn.Module):
+    r"""The ATan surrogate spike, :math:`\sigma'(x) = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha x)^2}`, fused.
+
+    A drop-in for spikingjelly's ``surrogate.ATan(alpha)`` in spiking mode: same forward, same
+    gradient (to rounding), no parameters.  The default surrogate of every neuron in snnlib.
+
+    Defined in chapter 00 (Foundations), "Surrogate gradients".
+    """
+
+    spiking = True
+
+    def __init__(self, alpha: float = 2.0):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+            raise ValueError(f"alpha={alpha!r} must be a positive real number")
+        self.alpha = float(alpha)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _ATanSpike.apply(x, self.alpha, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, spiking=True"
+
+
+def spike(h: torch.Tensor, v_threshold: float, surrogate_function: Callable[[torch.Tensor], torch.Tensor]):
+    """``surrogate_function(h - v_threshold)``, fused when it is snnlib's :class:`ATan`."""
+    if type(surrogate_function) is ATan:
+        return _ATanSpike.apply(h, surrogate_function.alpha, float(v_threshold))
+    return surrogate_function(h - v_threshold if v_threshold != 0.0 else h)

@@ -1,0 +1,390 @@
+r"""Leaky integration without a reset: one linear recurrence, five ways to compute it.
+
+.. math::
+    u[t] = \beta\, u[t-1] + (1 - \beta)\, x[t], \qquad u[-1] = 0
+
+(``scale_input=False`` drops the factor :math:`1-\beta`).  With ``alpha`` the input first passes a
+synaptic stage, ParaLIF's two-stage form:
+
+.. math::
+    I[t] = \alpha\, I[t-1] + x[t], \qquad u[t] = \beta\, u[t-1] + (1 - \beta)\, I[t].
+
+Because there is no reset, :math:`u = W x` with a fixed lower-triangular Toeplitz
+:math:`W[t, s] = (1-\beta)\beta^{t-s}` -- the observation PSN starts from.  The methods:
+
+* ``serial``: the loop over :math:`t`, one fused ``lerp`` per step;
+* ``dense``: the :math:`T \times T` matrix product :math:`W x`;
+* ``fft``: the convolution with the kernel :math:`k[n] = (1-\beta)\beta^n` through FFTs of length
+  :math:`2T`.  Every stage is a *linear* convolution truncated to :math:`T` samples, so nothing wraps
+  around, whatever T and ``alpha`` (the official ParaLIF code multiplies three length-2T FFTs, whose
+  circular product aliases at short T);
+* ``scan``: the blocked scan.  Time is cut into chunks of C steps.  (1) each chunk's own end value
+  :math:`e_k = \sum_i c\,\beta^{C-1-i} x_{k,i}` (one small matrix-vector product); (2) the carries
+  :math:`c_k = \beta^C c_{k-1} + e_{k-1}`, a loop over T/C chunks; (3) all chunks advance together,
+  C steps, each step one ``lerp`` over every chunk at once.  Work is O(T), Python steps O(C + T/C);
+* ``auto``: a fixed rule, see :func:`auto_method`.  It never times anything.
+
+Gradients.  The map is linear in :math:`x`, so the backward pass is the same recurrence run backwards
+in time on the gradient (the adjoint :math:`\lambda[t] = g[t] + \beta\lambda[t+1]`), with the chosen
+method.  For :math:`\beta` and :math:`\alpha`:
+
+.. math::
+    \frac{\partial L}{\partial\beta} = \sum_t \lambda[t]\,(u[t-1] - I[t]), \qquad
+    \frac{\partial L}{\partial\alpha} = \sum_t \mu[t]\, I[t-1], \quad
+    \mu[t] = (1-\beta)\lambda[t] + \alpha\,\mu[t+1].
+
+Only the input (and beta, alpha) is saved; :math:`I` and :math:`u` are recomputed in the backward pass
+when a gradient for beta or alpha is asked for.
+
+Papers: PSN (https://arxiv.org/abs/2304.12760), ParaLIF (https://doi.org/10.1088/2634-4386/adb7fe).
+Defined in chapter 01 (PSN), "Removing the reset"; ``alpha`` in chapter 03 (ParaLIF).
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Union
+
+import torch
+
+from .surrogate import check_time_first
+
+__all__ = ["leaky_integrate", "auto_method", "METHODS", "scan_chunk"]
+
+METHODS: tuple[str, ...] = ("auto", "serial", "dense", "fft", "scan")
+
+Coef = Union[float, torch.Tensor]  # a Python float, or a tensor broadcastable to x.shape[1:]
+
+
+# ----------------------------------------------------------------------------------------------------
+# the fixed rules
+
+
+def auto_method(T: int, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32) -> str:
+    """The method that ``method="auto"`` uses: a fixed table, never a run-time measurement.
+
+    * T <= 32: ``dense`` (one small matrix product beats any loop);
+    * otherwise ``scan``.
+
+    The table is the same for every device and floating dtype: on this book's CPU (2 cores, float32 and
+    float64) ``scan`` was fastest or within a few percent of the fastest at every T >= 64 measured by
+    ``python -m snnlib.bench neurons``; ``fft`` loses to it by a wide margin and ``dense`` grows as T^2.
+    No GPU has been measured; the rule is not tuned for one.
+    """
+    del device, dtype  # documented inputs of the rule; the table does not depend on them (yet)
+    return "dense" if T <= 32 else "scan"
+
+
+def scan_chunk(T: int) -> int:
+    """The chunk length C of the ``scan`` method: about sqrt(T), a power of two between 8 and 64."""
+    c = 1 << max(3, min(6, round(math.log2(max(T, 1)) / 2)))
+    return c
+
+
+# ----------------------------------------------------------------------------------------------------
+# first-order scans: out[t] = w * out[t -/+ 1] + c * x[t], c = (1 - w) if scaled else 1.
+# No autograd inside; ``out`` may be ``x`` itself (in place) for serial and scan.
+
+
+def _step(x_t: torch.Tensor, prev: torch.Tensor, w: Coef, scaled: bool, out_t: torch.Tensor) -> None:
+    if scaled:  # (1 - w) x + w prev, one fused op
+        torch.lerp(x_t, prev, w, out=out_t)
+    elif isinstance(w, float):
+        torch.add(x_t, prev, alpha=w, out=out_t)
+    else:
+        torch.addcmul(x_t, prev, w, out=out_t)
+
+
+def _first(x_t: torch.Tensor, w: Coef, scaled: bool, out_t: torch.Tensor) -> None:
+    if scaled:
+        torch.mul(x_t, 1 - w, out=out_t)
+    elif out_t.data_ptr() != x_t.data_ptr():
+        out_t.copy_(x_t)
+
+
+def _serial(x, w, scaled, reverse, out, start=0, stop=None, prev=None):
+    stop = x.shape[0] if stop is None else stop
+    order = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+    for t in order:
+        if prev is None:
+            _first(x[t], w, scaled, out[t])
+        else:
+            _step(x[t], prev, w, scaled, out[t])
+        prev = out[t]
+    return out
+
+
+def _scan(x, w, scaled, reverse, out):
+    T = x.shape[0]
+    C = scan_chunk(T)
+    n = T // C
+    if n < 2:
+        return _serial(x, w, scaled, reverse, out)
+    T0 = n * C
+    a = T - T0 if reverse else 0  # chunks cover [a, a + T0); the remainder runs serially afterwards
+    rest = x.shape[1:]
+    xv = x[a : a + T0].view(n, C, *rest)
+    ov = out[a : a + T0].view(n, C, *rest)
+    c = (1 - w) if scaled else 1.0
+    inner = range(C - 1, -1, -1) if reverse else range(C)
+    # (1) each chunk's end value from a zero start
+    if isinstance(w, float):
+        expo = torch.arange(C, dtype=x.dtype, device=x.device)
+        if not reverse:
+            expo = expo.flip(0)
+        p = _flush(torch.pow(w, expo))
+        if scaled:
+            p = p * c
+        e = torch.matmul(p, xv.reshape(n, C, -1)).view(n, *rest)
+    else:
+        e = torch.empty((n, *rest), dtype=x.dtype, device=x.device)
+        it = iter(inner)
+        _first(xv[:, next(it)], w, scaled, e)
+        for i in it:
+            _step(xv[:, i], e, w, scaled, e)
+    # (2) carries into each chunk
+    wC = w**C
+    if isinstance(wC, float):
+        wC = 0.0 if wC < _tiny(x.dtype) else wC
+    else:
+        wC = _flush(wC)
+    carry = torch.empty_like(e)
+    chunks = range(n - 1, -1, -1) if reverse else range(n)
+    k_prev = None
+    for k in chunks:
+        if k_prev is None:
+            carry[k].zero_()
+        elif isinstance(wC, float):
+            torch.add(e[k_prev], carry[k_prev], alpha=wC, out=carry[k])
+        else:
+            torch.addcmul(e[k_prev], carry[k_prev], wC, out=carry[k])
+        k_prev = k
+    # (3) all chunks advance together
+    prev = carry
+    for i in inner:
+        _step(xv[:, i], prev, w, scaled, ov[:, i])
+        prev = ov[:, i]
+    # remainder, continuing from the chunked part
+    if reverse and a > 0:
+        _serial(x, w, scaled, True, out, 0, a, prev=out[a])
+    elif not reverse and T0 < T:
+        _serial(x, w, scaled, False, out, T0, T, prev=out[T0 - 1])
+    return out
+
+
+def _tiny(dtype: torch.dtype) -> float:
+    return torch.finfo(dtype).tiny ** 0.5
+
+
+def _flush(p: torch.Tensor) -> torch.Tensor:
+    """Set decay powers below sqrt(smallest normal) (1e-19 in float32, 1e-154 in float64) to 0.
+
+    Products with such weights go subnormal, and subnormal arithmetic is ~100x slower on CPUs; the
+    terms dropped are far below rounding of any output that is not itself that small."""
+    return p.masked_fill_(p.abs() < _tiny(p.dtype), 0.0)
+
+
+def _pow_table(w: Coef, T: int, like: torch.Tensor) -> torch.Tensor:
+    """``w ** n`` for n = 0..T-1, shape [T] (float w) or [T, *w.shape]; subnormals flushed to 0."""
+    n = torch.arange(T, dtype=like.dtype, device=like.device)
+    if isinstance(w, float):
+        return _flush(torch.pow(w, n))
+    return _flush(torch.pow(w.unsqueeze(0), n.view(T, *([1] * w.dim()))))
+
+
+def _dense(x, w, scaled, reverse, out):
+    T = x.shape[0]
+    idx = torch.arange(T, device=x.device)
+    lag = idx[:, None] - idx[None, :]  # t - s
+    causal = lag >= 0
+    lag = lag.clamp(min=0).to(x.dtype)
+    c = (1 - w) if scaled else 1.0
+    if isinstance(w, float):
+        W = _flush(torch.where(causal, torch.pow(w, lag), 0.0) * c)
+        if reverse:
+            W = W.t()
+        if out.data_ptr() == x.data_ptr():
+            return out.copy_(torch.matmul(W, x.reshape(T, -1)).view_as(x))
+        torch.matmul(W, x.reshape(T, -1), out=out.view(T, -1))
+        return out
+    F = w.numel()
+    wf = w.reshape(F, 1, 1)
+    W = torch.where(causal, torch.pow(wf, lag), 0.0)
+    if scaled:
+        W = W * (1 - wf)
+    W = _flush(W)
+    if reverse:
+        W = W.transpose(1, 2)
+    xf = x.reshape(T, -1, F)
+    y = torch.einsum("fts,snf->tnf", W, xf)
+    return out.copy_(y.view_as(x))
+
+
+def _fft(x, w, scaled, reverse, out):
+    T = x.shape[0]
+    L = 2 * T  # a linear convolution of two length-T signals fits: no wrap-around
+    k = _pow_table(w, T, x)
+    if scaled:
+        k = _flush(k * (1 - w))
+    K = torch.fft.rfft(k, n=L, dim=0)
+    if not isinstance(w, float):
+        K = K.unsqueeze(1)  # [L/2+1, 1, *F] against [L/2+1, N, *F]
+    else:
+        K = K.view(-1, *([1] * (x.dim() - 1)))
+    X = torch.fft.rfft(x, n=L, dim=0)
+    X.mul_(K.conj() if reverse else K)
+    y = torch.fft.irfft(X, n=L, dim=0)[:T]
+    return out.copy_(y)
+
+
+_SCANS = {"serial": _serial, "scan": _scan, "dense": _dense, "fft": _fft}
+
+
+def _scan1(x: torch.Tensor, w: Coef, scaled: bool, reverse: bool, method: str,
+           out: Optional[torch.Tensor] = None) -> torch.Tensor:
+    if out is None:
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    return _SCANS[method](x, w, scaled, reverse, out)
+
+
+# ----------------------------------------------------------------------------------------------------
+# autograd
+
+
+def _sum_prod(a: torch.Tensor, b: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
+    """sum over time and batch of a * b, reduced to coef's shape ([] or x.shape[2:])."""
+    if a.numel() == 0:
+        return torch.zeros_like(coef)
+    if coef.dim() == 0:
+        return torch.dot(a.reshape(-1), b.reshape(-1)).reshape(())
+    F = coef.numel()
+    a2, b2 = a.reshape(-1, F), b.reshape(-1, F)
+    rows = max(1, (1 << 20) // F)  # blocks of about a million elements: no full-size temporary
+    acc = torch.zeros(F, dtype=a.dtype, device=a.device)
+    for r in range(0, a2.shape[0], rows):
+        acc += (a2[r : r + rows] * b2[r : r + rows]).sum(0)
+    return acc.view_as(coef)
+
+
+def _as_coef(v):
+    """A 0-dim tensor becomes a Python float for the kernels (they take either)."""
+    if isinstance(v, torch.Tensor) and v.dim() == 0:
+        return float(v.item())
+    return v
+
+
+class _LeakyIntegrate(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, beta, alpha, scale_input, method):
+        b, a = _as_coef(beta), _as_coef(alpha)
+        in_place = method in ("serial", "scan")
+        if alpha is None:
+            u = _scan1(x, b, scale_input, False, method)
+        else:
+            i_seq = _scan1(x, a, False, False, method)
+            u = _scan1(i_seq, b, scale_input, False, method, out=i_seq if in_place else None)
+        ctx.save_for_backward(
+            x,
+            beta if isinstance(beta, torch.Tensor) else None,
+            alpha if isinstance(alpha, torch.Tensor) else None,
+        )
+        ctx.coefs = (beta, alpha)
+        ctx.cfg = (scale_input, method)
+        return u
+
+    @staticmethod
+    def backward(ctx, g):
+        x, _, _ = ctx.saved_tensors
+        beta, alpha = ctx.coefs
+        scale_input, method = ctx.cfg
+        b, a = _as_coef(beta), _as_coef(alpha)
+        need_x, need_b, need_a = ctx.needs_input_grad[:3]
+        g = g.contiguous()
+        in_place = method in ("serial", "scan")
+        gx = gb = ga = None
+        if not (need_b or need_a):
+            g_i = _scan1(g, b, scale_input, True, method)
+            gx = g_i if alpha is None else _scan1(g_i, a, False, True, method, out=g_i if in_place else None)
+            return gx, None, None, None, None
+        # adjoint of u (unscaled), then recompute what the coefficient gradients read
+        lam = _scan1(g, b, False, True, method)
+        i_seq = x if alpha is None else _scan1(x, a, False, False, method)
+        if need_b:
+            u = _scan1(i_seq, b, scale_input, False, method)
+            gb = _sum_prod(lam[1:], u[:-1], beta)
+            del u
+            if scale_input:
+                gb = gb - _sum_prod(lam, i_seq, beta)
+        g_i = lam.mul_(1 - b) if scale_input else lam
+        if alpha is None:
+            gx = g_i
+        else:
+            mu = _scan1(g_i, a, False, True, method, out=g_i if in_place else None)
+            if need_a:
+                ga = _sum_prod(mu[1:], i_seq[:-1], alpha)
+            gx = mu
+        return (gx if need_x else None), gb, ga, None, None
+
+
+# ----------------------------------------------------------------------------------------------------
+# the public function
+
+
+def _check_coef(name: str, v, x: torch.Tensor) -> Coef:
+    if isinstance(v, bool) or not isinstance(v, (int, float, torch.Tensor)):
+        raise TypeError(f"{name}={v!r} must be a float in (0, 1) or a tensor of shape [] or {tuple(x.shape[2:])}")
+    if not isinstance(v, torch.Tensor):
+        v = float(v)
+        if not 0.0 < v < 1.0:
+            raise ValueError(f"{name}={v!r} is outside (0, 1); expected 0 < {name} < 1")
+        return v
+    if v.dim() != 0 and tuple(v.shape) != tuple(x.shape[2:]):
+        raise ValueError(
+            f"{name} has shape {tuple(v.shape)}; expected a scalar (shape ()) or one value per neuron, "
+            f"x.shape[2:] = {tuple(x.shape[2:])} (x has shape {tuple(x.shape)})"
+        )
+    if v.dtype != x.dtype or v.device != x.device:
+        raise TypeError(
+            f"{name} is {v.dtype} on {v.device} but x is {x.dtype} on {x.device}; expected the same dtype and "
+            "device (convert it explicitly)"
+        )
+    with torch.no_grad():
+        lo, hi = float(v.min()), float(v.max())
+    if not (0.0 < lo and hi < 1.0):
+        raise ValueError(f"{name} has values in [{lo}, {hi}], outside (0, 1); expected 0 < {name} < 1")
+    return v
+
+
+def leaky_integrate(
+    x: torch.Tensor,
+    beta: Coef,
+    *,
+    alpha: Optional[Coef] = None,
+    scale_input: bool = True,
+    method: str = "auto",
+) -> torch.Tensor:
+    r"""The reset-free leaky integrator, :math:`u[t] = \beta u[t-1] + (1-\beta) x[t]`, :math:`u[-1]=0`.
+
+    Args:
+        x: input ``[T, N, *]``.
+        beta: membrane decay in (0, 1): a float, a 0-dim tensor, or a tensor of shape ``x.shape[2:]``
+            (one per neuron).  A tensor may require grad.
+        alpha: synaptic decay in (0, 1), same forms as ``beta``; when given, the input first passes
+            :math:`I[t] = \alpha I[t-1] + x[t]` (ParaLIF's two-stage form).
+        scale_input: multiply the input term by :math:`1-\beta` (spikingjelly's ``decay_input``).
+        method: ``"serial"``, ``"dense"``, ``"fft"``, ``"scan"`` or ``"auto"`` (:func:`auto_method`).
+            All give the same numbers up to rounding.
+
+    Returns:
+        :math:`u`, shape ``[T, N, *]``, the dtype of ``x``.
+
+    Defined in chapter 01 (PSN), "Removing the reset"; ``alpha`` in chapter 03 (ParaLIF).
+    """
+    check_time_first(x, "x")
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method={method!r} is not a method; expected one of {', '.join(map(repr, METHODS))}")
+    beta = _check_coef("beta", beta, x)
+    if alpha is not None:
+        alpha = _check_coef("alpha", alpha, x)
+    if method == "auto":
+        method = auto_method(x.shape[0], x.device, x.dtype)
+    return _LeakyIntegrate.apply(x.contiguous(), beta, alpha, bool(scale_input), method)
