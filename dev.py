@@ -114,14 +114,26 @@ def site() -> Path:
     return index
 
 
+def _has_cjk_font() -> bool:
+    if not shutil.which("fc-list"):
+        return False
+    out = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    return bool(out.strip())
+
+
 def browser_install() -> None:
-    """Headless Chromium for the site check: Debian's package, installed when we are root."""
-    if shutil.which("chromium") or os.environ.get("SNNLIB_CHROMIUM"):
+    """Headless Chromium (and a CJK font, for the 中文 text in screenshots): Debian's packages, when root."""
+    need = []
+    if not (shutil.which("chromium") or os.environ.get("SNNLIB_CHROMIUM")):
+        need.append("chromium")
+    if not _has_cjk_font():
+        need.append("fonts-wqy-zenhei")
+    if not need:
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         run(["apt-get", "update", "-qq"], check=False)
-        run(["apt-get", "install", "-y", "-qq", "chromium"], env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-    else:
+        run(["apt-get", "install", "-y", "-qq", *need], env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    elif "chromium" in need:
         log("no chromium on PATH: the browser check will be skipped (install Debian's chromium, "
             "or set SNNLIB_CHROMIUM to a Chromium binary)")
 
