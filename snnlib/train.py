@@ -1,0 +1,441 @@
+"""The one trainer of the book: ``fit(model, train_loader, test_loader, epochs=...)`` for ``[T, N, *]`` models.
+
+* A model takes a batch as the loaders give it (time-first ``[T, N, *]`` for sequences, ``[N, *]`` for
+  images it encodes itself) and returns logits ``[N, classes]`` or ``[T, N, classes]`` (averaged over T).
+* Cross-entropy with label smoothing (or the MSE to one-hot of the SynA paper); soft labels from MixUp or
+  CutMix are accepted.  AdamW or SGD (momentum 0.9), cosine schedule per epoch.  AMP on CUDA.
+* Progress: tqdm bars for epochs and batches with loss, accuracy and firing rate; on the static book
+  build (``snnlib.utils.is_static_build()``) one plain line per epoch instead.
+* Deterministic: ``seed`` seeds everything; a checkpoint after every epoch (model, optimizer, schedule,
+  AMP scaler, the RNG states of Python, NumPy, torch and the loader's generator, the history) lets an
+  interrupted run resume to the same numbers as an uninterrupted one.
+* An optional time budget stops before an epoch that would overrun it.
+* Multi-GPU: run the same script under ``torchrun --nproc_per_node=N``; ``fit`` joins the process group
+  (NCCL on GPUs, gloo on CPU), wraps the model in DistributedDataParallel and splits each batch of the
+  loaders over the processes (``batch_size / N`` each, so the global batch stays the same).
+
+The history (per epoch: losses, accuracies, firing rates, learning rate, wall time) is returned and, with
+``checkpoint_dir``, saved as ``history.json``.
+
+Defined in chapter 00 (Foundations), "Training".
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+
+from . import utils
+from .energy import FiringRateMonitor
+
+__all__ = ["History", "fit", "evaluate", "reset_states", "distributed_setup", "is_main_process"]
+
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("cosine", "none")
+LOSSES = ("ce", "mse")
+CHECKPOINT = "last.pt"
+HISTORY = "history.json"
+
+
+@dataclass
+class History:
+    """Per-epoch records and facts about the run (``meta``: seed, world size, why it stopped, ...)."""
+
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last(self) -> dict[str, Any]:
+        if not self.epochs:
+            raise ValueError("the history is empty: no epoch has finished")
+        return self.epochs[-1]
+
+    def best(self, key: str = "test_acc") -> float:
+        """The largest value of ``key`` over the epochs (the papers report the maximum test accuracy)."""
+        values = [e[key] for e in self.epochs if e.get(key) is not None and not math.isnan(e[key])]
+        if not values:
+            raise ValueError(f"no epoch has a value for {key!r}; keys: {', '.join(self.epochs[0]) if self.epochs else '-'}")
+        return max(values)
+
+    def column(self, key: str) -> list[Any]:
+        return [e.get(key) for e in self.epochs]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data; NaN (a rate of a model without neurons) becomes ``None``."""
+        return _jsonable({"epochs": self.epochs, "meta": self.meta})
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "History":
+        d = json.loads(Path(path).read_text())
+        return cls(epochs=d["epochs"], meta=d.get("meta", {}))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return None if math.isnan(obj) else obj
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+# ----------------------------------------------------------------------------------------- distributed
+def is_main_process() -> bool:
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def distributed_setup() -> tuple[int, int, Optional[int]]:
+    """Join the process group that ``torchrun`` describes in the environment, if any.
+
+    Returns ``(rank, world_size, local_rank)``; ``(0, 1, None)`` outside torchrun.  The backend is NCCL
+    when CUDA is available and gloo otherwise.
+    """
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1 or not dist.is_available():
+        return 0, 1, None
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(local_rank)
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size(), local_rank
+
+
+def _distributed_loader(loader: DataLoader, world: int, rank: int, seed: int) -> DataLoader:
+    """The same loader with each batch split over ``world`` processes (DistributedSampler)."""
+    if isinstance(loader.sampler, DistributedSampler):
+        return loader
+    bs = loader.batch_size
+    if bs is None or bs % world:
+        raise ValueError(f"batch_size={bs} must be divisible by the number of processes ({world}) to keep the "
+                         "global batch")
+    shuffle = isinstance(loader.sampler, RandomSampler)
+    sampler = DistributedSampler(loader.dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed,
+                                 drop_last=False)
+    return DataLoader(loader.dataset, batch_size=bs // world, sampler=sampler, num_workers=loader.num_workers,
+                      collate_fn=loader.collate_fn, pin_memory=loader.pin_memory, drop_last=loader.drop_last,
+                      persistent_workers=loader.num_workers > 0)
+
+
+def _all_sum(values: list[float], device: torch.device) -> list[float]:
+    if not (dist.is_available() and dist.is_initialized()):
+        return values
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def reset_states(model: nn.Module) -> None:
+    """Call ``reset()`` on every submodule that has one (stateful neurons, as spikingjelly's ``reset_net``)."""
+    for m in model.modules():
+        reset = getattr(m, "reset", None)
+        if callable(reset):
+            reset()
+
+
+def _logits(out: torch.Tensor) -> torch.Tensor:
+    if out.dim() == 3:  # [T, N, classes]: the mean over time
+        return out.mean(0)
+    if out.dim() != 2:
+        raise ValueError(f"the model returned shape {tuple(out.shape)}; expected [N, classes] or [T, N, classes]")
+    return out
+
+
+def _loss(logits: torch.Tensor, y: torch.Tensor, loss: str, label_smoothing: float) -> torch.Tensor:
+    if loss == "ce":
+        return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+    target = y if y.dim() == 2 else F.one_hot(y, logits.shape[1]).to(logits.dtype)
+    return F.mse_loss(logits, target)
+
+
+def _hits(logits: torch.Tensor, y: torch.Tensor) -> float:
+    labels = y.argmax(1) if y.dim() == 2 else y
+    return float((logits.argmax(1) == labels).sum())
+
+
+def _rng_state(loader: DataLoader) -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if loader.generator is not None:
+        state["loader"] = loader.generator.get_state()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any], loader: DataLoader) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if "loader" in state and loader.generator is not None:
+        loader.generator.set_state(state["loader"])
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: DataLoader, *, device: Optional[torch.device] = None,
+             monitor: Optional[FiringRateMonitor] = None, amp: bool = False) -> dict[str, float]:
+    """Loss (plain cross-entropy), accuracy and firing rate of ``model`` on ``loader``."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    own = monitor is None
+    monitor = monitor or FiringRateMonitor(model)
+    if own:
+        monitor.__enter__()
+    monitor.reset()
+    loss_sum = hits = n = 0.0
+    try:
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+                logits = _logits(model(x)).float()
+            labels = y.argmax(1) if y.dim() == 2 else y
+            loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+            hits += _hits(logits, y)
+            n += len(labels)
+            reset_states(model)
+    finally:
+        if own:
+            monitor.close()
+        model.train(was_training)
+    spikes = sum(float(v) for v in monitor.spikes.values())
+    count = float(sum(monitor.counts.values()))
+    loss_sum, hits, n, spikes, count = _all_sum([loss_sum, hits, n, spikes, count], device)
+    return {"loss": loss_sum / max(n, 1), "acc": hits / max(n, 1), "rate": spikes / count if count else math.nan}
+
+
+def _say(line: str, bar) -> None:
+    if bar is not None and not getattr(bar, "disable", True):
+        bar.write(line)
+    else:
+        print(line, flush=True)
+
+
+# ------------------------------------------------------------------------------------------------- fit
+def fit(
+    model: nn.Module,
+    train_loader: DataLoader,
+    test_loader: Optional[DataLoader] = None,
+    *,
+    epochs: int,
+    optimizer: str = "adamw",
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    momentum: float = 0.9,
+    schedule: str = "cosine",
+    label_smoothing: float = 0.0,
+    loss: str = "ce",
+    amp: Optional[bool] = None,
+    seed: int = utils.DEFAULT_SEED,
+    time_budget_s: Optional[float] = None,
+    checkpoint_dir: Optional[str | os.PathLike] = None,
+    resume: bool = True,
+    on_epoch_start: Optional[Callable[[int, nn.Module], None]] = None,
+    on_epoch_end: Optional[Callable[[int, dict[str, Any]], None]] = None,
+    device: Optional[str | torch.device] = None,
+    progress: bool = True,
+    desc: str = "train",
+) -> History:
+    """Train ``model`` for ``epochs`` epochs and return its :class:`History`.
+
+    Args:
+        model: takes a batch ``x`` and returns ``[N, classes]`` or ``[T, N, classes]`` logits.
+        train_loader, test_loader: from :func:`snnlib.data.loaders` or any DataLoader of ``(x, y)``.
+        epochs: number of epochs; the cosine schedule spans them.
+        optimizer: ``"adamw"`` or ``"sgd"`` (momentum ``momentum``); ``lr``, ``weight_decay``.
+        schedule: ``"cosine"`` (per epoch, to 0 at the end) or ``"none"``.
+        label_smoothing: of the cross-entropy.  ``loss``: ``"ce"`` or ``"mse"`` (to one-hot).
+        amp: mixed precision; default on for CUDA, always off on CPU.
+        seed: seeds Python, NumPy and torch (and, through the loader's generator, the data order).
+        time_budget_s: stop before an epoch that the last epoch's duration says would overrun it.
+        checkpoint_dir: where ``last.pt`` and ``history.json`` go after each epoch; with ``resume``
+            an existing ``last.pt`` is loaded and training continues after its epoch.
+        on_epoch_start: ``f(epoch, model)`` before each epoch (0-based), e.g. a masked PSN's lambda.
+        on_epoch_end: ``f(epoch, record)`` after each epoch's checkpoint.
+        device: default CUDA (this process's GPU under torchrun) when available, else CPU.
+        progress: bars (or, on the static build, one line per epoch); ``False`` prints nothing.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r} must be a positive int")
+    for arg, val, valid in (("optimizer", optimizer, OPTIMIZERS), ("schedule", schedule, SCHEDULES),
+                            ("loss", loss, LOSSES)):
+        if val not in valid:
+            raise ValueError(f"{arg}={val!r}; expected one of {', '.join(valid)}")
+
+    rank, world, local_rank = distributed_setup()
+    if device is None:
+        device = torch.device(f"cuda:{local_rank or 0}") if torch.cuda.is_available() else torch.device("cpu")
+    device = torch.device(device)
+    use_amp = (device.type == "cuda") if amp is None else (bool(amp) and device.type == "cuda")
+    main = rank == 0
+    utils.seed_everything(seed)
+
+    model.to(device)
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        train_loader = _distributed_loader(train_loader, world, rank, seed)
+        if test_loader is not None:
+            test_loader = _distributed_loader(test_loader, world, rank, seed)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    if optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    else:
+        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule == "cosine" else None
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    history = History(meta={"seed": seed, "epochs": epochs, "optimizer": optimizer, "lr": lr,
+                            "weight_decay": weight_decay, "schedule": schedule, "label_smoothing": label_smoothing,
+                            "loss": loss, "amp": use_amp, "device": str(device), "world_size": world,
+                            "global_batch": (train_loader.batch_size or 0) * world, "stopped": "completed"})
+    start_epoch, elapsed_before = 0, 0.0
+    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if ckpt_dir is not None and resume and (ckpt_dir / CHECKPOINT).is_file():
+        state = torch.load(ckpt_dir / CHECKPOINT, map_location=device, weights_only=False)
+        if state["epochs"] != epochs:
+            raise ValueError(f"{ckpt_dir / CHECKPOINT} was made for epochs={state['epochs']}, not {epochs}; "
+                             "pass resume=False or another checkpoint_dir to start afresh")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None and state["scheduler"] is not None:
+            sched.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"][rank] if isinstance(state["rng"], list) else state["rng"], train_loader)
+        history = History(epochs=state["history"]["epochs"], meta=state["history"]["meta"])
+        history.meta["resumed_from_epoch"] = state["epoch"]
+        start_epoch, elapsed_before = state["epoch"], state["elapsed_s"]
+
+    monitor = FiringRateMonitor(model)
+    static = utils.is_static_build()
+    bars = progress and main and not static
+    epoch_bar = utils.progress(range(start_epoch, epochs), desc=desc, total=epochs, initial=start_epoch,
+                               disable=not bars, leave=True)
+    t_start = time.perf_counter()
+    last_epoch_s = 0.0
+    try:
+        monitor.__enter__()
+        for epoch in epoch_bar:
+            elapsed = elapsed_before + time.perf_counter() - t_start
+            if time_budget_s is not None and epoch > start_epoch and elapsed + last_epoch_s > time_budget_s:
+                history.meta["stopped"] = f"time budget of {time_budget_s:g} s after {epoch} epochs"
+                if progress and main:
+                    _say(f"{desc}: stopping, the time budget of {time_budget_s:g} s would be exceeded", epoch_bar)
+                break
+            t_epoch = time.perf_counter()
+            if on_epoch_start is not None:
+                on_epoch_start(epoch, model)
+            if isinstance(train_loader.sampler, DistributedSampler):
+                train_loader.sampler.set_epoch(epoch)
+            net.train()
+            monitor.reset()
+            loss_sum = hits = n = 0.0
+            batch_bar = utils.progress(train_loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False,
+                                       disable=not bars)
+            for x, y in batch_bar:
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                opt.zero_grad(set_to_none=True)
+                with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                    logits = _logits(net(x)).float()
+                    batch_loss = _loss(logits, y, loss, label_smoothing)
+                scaler.scale(batch_loss).backward()
+                scaler.step(opt)
+                scaler.update()
+                reset_states(model)
+                k = len(y)
+                loss_sum += float(batch_loss.detach()) * k
+                hits += _hits(logits.detach(), y)
+                n += k
+                if bars:
+                    batch_bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{hits / n:.3f}",
+                                          rate=f"{monitor.rate:.3f}", refresh=False)
+            spikes = sum(float(v) for v in monitor.spikes.values())
+            count = float(sum(monitor.counts.values()))
+            loss_sum, hits, n, spikes, count = _all_sum([loss_sum, hits, n, spikes, count], device)
+            record: dict[str, Any] = {
+                "epoch": epoch + 1,
+                "lr": opt.param_groups[0]["lr"],
+                "train_loss": loss_sum / max(n, 1),
+                "train_acc": hits / max(n, 1),
+                "train_rate": spikes / count if count else math.nan,
+            }
+            if sched is not None:
+                sched.step()
+            if test_loader is not None:
+                ev = evaluate(net, test_loader, device=device, monitor=monitor, amp=use_amp)
+                record.update(test_loss=ev["loss"], test_acc=ev["acc"], test_rate=ev["rate"])
+            last_epoch_s = time.perf_counter() - t_epoch
+            record["epoch_s"] = last_epoch_s
+            record["elapsed_s"] = elapsed_before + time.perf_counter() - t_start
+            history.epochs.append(record)
+            history.meta["wall_s"] = record["elapsed_s"]
+            if ckpt_dir is not None:
+                _save_checkpoint(ckpt_dir, model, opt, sched, scaler, train_loader, history, epoch + 1, epochs,
+                                 record["elapsed_s"], rank, world)
+            if progress and main:
+                line = _summary(desc, record, epochs)
+                if bars:
+                    epoch_bar.set_postfix_str(line.split(": ", 1)[1], refresh=True)
+                else:
+                    print(line, flush=True)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch, record)
+    finally:
+        monitor.close()
+        epoch_bar.close()
+    history.meta["wall_s"] = elapsed_before + time.perf_counter() - t_start
+    if ckpt_dir is not None and main:
+        history.save(ckpt_dir / HISTORY)
+    return history
+
+
+def _summary(desc: str, r: dict[str, Any], epochs: int) -> str:
+    line = (f"{desc}: epoch {r['epoch']}/{epochs}  loss {r['train_loss']:.4f}  acc {100 * r['train_acc']:.1f}%  "
+            f"rate {r['train_rate']:.3f}")
+    if "test_acc" in r:
+        line += f"  | test loss {r['test_loss']:.4f}  acc {100 * r['test_acc']:.1f}%"
+    return line + f"  ({r['epoch_s']:.1f} s)"
+
+
+def _save_checkpoint(ckpt_dir: Path, model, opt, sched, scaler, loader, history: History, epoch: int,
+                     epochs: int, elapsed: float, rank: int, world: int) -> None:
+    rng = _rng_state(loader)
+    if world > 1:  # every process's RNG state, so that each resumes its own stream
+        gathered: list[Any] = [None] * world
+        dist.all_gather_object(gathered, rng)
+        rng = gathered
+    if rank != 0:
+        return
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    state = {"epoch": epoch, "epochs": epochs, "elapsed_s": elapsed, "model": model.state_dict(),
+             "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
+             "scaler": scaler.state_dict(), "rng": rng, "history": history.to_dict()}
+    tmp = ckpt_dir / (CHECKPOINT + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(ckpt_dir / CHECKPOINT)
+    history.save(ckpt_dir / HISTORY)
