@@ -266,7 +266,7 @@ def _controls(plist: list[_Param], chosen: dict):
 def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence[Any]], *,
              panels: Sequence[Sequence[str]] | None = None, titles: Sequence[str] | None = None,
              defaults: Mapping[str, Any] | None = None, title: str | None = None,
-             static: bool | None = None):
+             static: bool | None = None) -> None:
     """An interactive demo over the named parameters of ``fn``.
 
     Args:
@@ -278,7 +278,7 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
         defaults: the starting value of each parameter (default: the middle value).
         static: force the static (``True``) or live (``False``) form; default: the book-build switch.
 
-    Returns the ipywidgets box in a live kernel, the plotly figure spec (a dict) in a static build.
+    The demo is displayed; nothing is returned, so the call can end a cell without echoing a value.
     """
     from IPython.display import HTML, display
 
@@ -299,7 +299,7 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
                 'was built. Open the chapter in Jupyter or Colab to drive the live controls below.</p>')
         display(HTML(note + _plotly_html(fig, js, div_class="snn-explorer")))
         _display_static_controls(plist, chosen)
-        return fig
+        return None
 
     import ipywidgets as W
     import matplotlib.pyplot as plt
@@ -317,7 +317,7 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
     W.interactive_output(redraw, ctrls)
     box = W.VBox([W.HBox(list(ctrls.values()), layout=W.Layout(flex_flow="row wrap")), out])
     display(box)
-    return box
+    return None
 
 
 def _display_static_controls(plist: list[_Param], chosen: dict) -> None:

@@ -44,10 +44,11 @@ def _html_outputs(capture):
 def test_static_explorer_precomputes_every_combination(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    fig = viz.explorer(lif_like, PARAMS, panels=[["input"], ["membrane"], ["spikes"]], static=True)
+    assert viz.explorer(lif_like, PARAMS, panels=[["input"], ["membrane"], ["spikes"]], static=True) is None
+    html = shown[0].data
+    fig = json.loads(re.search(r"var spec=(\{.*?\});var gd=", html).group(1))
     assert len(fig["layout"]["sliders"]) == 2
     assert [len(s["steps"]) for s in fig["layout"]["sliders"]] == [3, 2]
-    html = shown[0].data
     table = json.loads(re.search(r"var table=(\[.*?\]);var radix", html).group(1))
     assert len(table) == 6 and all(len(row) == 3 for row in table)
     # combination index = current * 2 + reset, in the order of params; check one against the function
@@ -63,7 +64,8 @@ def test_static_explorer_precomputes_every_combination(monkeypatch):
 def test_live_explorer_builds_widgets_and_redraws(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    box = viz.explorer(lif_like, PARAMS, static=False, defaults={"current": 0.5, "reset": "hard"})
+    assert viz.explorer(lif_like, PARAMS, static=False, defaults={"current": 0.5, "reset": "hard"}) is None
+    box = next(o for o in shown if hasattr(o, "children"))
     controls = box.children[0].children
     assert [c.description for c in controls] == ["current", "reset"]
     assert controls[0].value == 0.5
