@@ -1,0 +1,167 @@
+"""Benchmarks that print ratios measured in the same run: ``python -m snnlib.bench neurons``.
+
+Speed claims in the book come from here, never from timed tests.  ``neurons`` times, for each T, on one
+tensor ``[T, 32, 256]`` float32, forward plus backward (gradient of a fixed random cotangent), after one
+warm-up call:
+
+* ``x*2``: the elementwise floor (one read, one write each way);
+* ``serial``, ``dense``, ``fft``, ``scan``, ``auto``: :func:`snnlib.neurons.leaky_integrate`, beta = 0.5
+  (tau = 2) -- a float, or with ``--beta-grad`` a per-neuron ``[256]`` tensor that requires grad
+  (``--beta-grad --scalar`` uses a 0-dim tensor instead);
+* ``rfLIF``: a full reset-free LIF neuron, ``leaky_integrate`` (auto) then spikes with ATan(alpha=2);
+* ``sPSN``, ``PSN``: snnlib's ``SlidingPSN(k=32)`` and ``PSN(T)``;
+* ``sj:LIF``, ``sj:sPSN``, ``sj:PSN``: spikingjelly's ``LIFNode(tau=2.0, hard reset, ATan(2))``,
+  ``SlidingPSN(32)`` and ``PSN(T)``, multi-step, on the same tensor.
+
+Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2, ...), so a
+burst of load on the machine hits all entries alike; an entry whose repetition takes over 10 s stops
+repeating (its count is shown).  Ratios: ``auto/floor``, ``auto/best`` (best single method),
+``LIF/rf`` (spikingjelly LIFNode over snnlib's reset-free LIF), ``sPSN`` and ``PSN`` (spikingjelly's
+time over snnlib's: above 1 means snnlib is faster).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from typing import Callable, Optional, Sequence
+
+import torch
+
+BATCH, FEATURES = 32, 256
+METHOD_NAMES = ("serial", "dense", "fft", "scan", "auto")
+
+
+def _load() -> str:
+    try:
+        return "load %.2f" % os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not on every platform
+        return "load ?"
+
+
+def _neuron_entries(T: int, beta_grad: bool, scalar: bool) -> dict[str, Callable[[], None]]:
+    from spikingjelly.activation_based import neuron as sj_neuron
+    from spikingjelly.activation_based import surrogate as sj_surrogate
+
+    from .neurons import PSN, SlidingPSN, atan_spike, leaky_integrate
+
+    torch.manual_seed(0)
+    x = torch.randn(T, BATCH, FEATURES, requires_grad=True)
+    g = torch.randn(T, BATCH, FEATURES)
+    if beta_grad:
+        beta = torch.full(() if scalar else (FEATURES,), 0.5, requires_grad=True)
+    else:
+        beta = 0.5
+    params: list[torch.Tensor] = [x] + ([beta] if beta_grad else [])
+
+    def run(fn: Callable[[], torch.Tensor], extra: Sequence[torch.nn.Parameter] = ()) -> Callable[[], None]:
+        def step() -> None:
+            y = fn()
+            y.backward(g)
+            for p in (*params, *extra):
+                p.grad = None
+
+        return step
+
+    entries: dict[str, Callable[[], None]] = {"x*2": run(lambda: x * 2)}
+    for m in METHOD_NAMES:
+        entries[m] = run(lambda m=m: leaky_integrate(x, beta, method=m))
+    entries["rfLIF"] = run(lambda: atan_spike(leaky_integrate(x, beta), 1.0, 2.0))
+    s_psn, psn = SlidingPSN(32), PSN(T)
+    entries["sPSN"] = run(lambda: s_psn(x), list(s_psn.parameters()))
+    entries["PSN"] = run(lambda: psn(x), list(psn.parameters()))
+    sj_lif = sj_neuron.LIFNode(tau=2.0, v_reset=0.0, surrogate_function=sj_surrogate.ATan(alpha=2.0), step_mode="m")
+
+    def lif_fwd() -> torch.Tensor:
+        sj_lif.reset()
+        return sj_lif(x)
+
+    entries["sj:LIF"] = run(lif_fwd)
+    sj_s = sj_neuron.SlidingPSN(32, step_mode="m")
+    sj_p = sj_neuron.PSN(T)
+    entries["sj:sPSN"] = run(lambda: sj_s(x), list(sj_s.parameters()))
+    entries["sj:PSN"] = run(lambda: sj_p(x), list(sj_p.parameters()))
+    return entries
+
+
+def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: float) -> dict[str, tuple[float, int]]:
+    for fn in entries.values():  # warm-up
+        fn()
+    best = {k: float("inf") for k in entries}
+    count = {k: 0 for k in entries}
+    for _ in range(reps):
+        for k, fn in entries.items():
+            if count[k] and best[k] > cap_s:
+                continue
+            t0 = time.perf_counter()
+            fn()
+            dt = time.perf_counter() - t0
+            best[k] = min(best[k], dt)
+            count[k] += 1
+    return {k: (best[k], count[k]) for k in entries}
+
+
+def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, scalar: bool = False,
+            cap_s: float = 10.0, out=sys.stdout) -> list[dict[str, float]]:
+    """Time the neuron entries for each T and print one table; returns the rows (seconds and ratios)."""
+    from .neurons import auto_method
+
+    beta_desc = ("a 0-dim tensor" if scalar else "a [256] tensor") + " requiring grad" if beta_grad else "a float"
+    print(
+        f"snnlib.bench neurons | torch {torch.__version__} | {platform.processor() or 'cpu'} | "
+        f"{torch.get_num_threads()} threads | [T, {BATCH}, {FEATURES}] float32 | forward + backward | "
+        f"beta = 0.5 as {beta_desc} | min of {reps} interleaved reps | {_load()}",
+        file=out,
+    )
+    cols = ["x*2", *METHOD_NAMES, "rfLIF", "sPSN", "PSN", "sj:LIF", "sj:sPSN", "sj:PSN"]
+    ratio_cols = ["auto/floor", "auto/best", "LIF/rf", "sPSN sj/us", "PSN sj/us"]
+    head = f"{'T':>5} {'auto':>5} | " + " ".join(f"{c:>8}" for c in cols) + " | " + " ".join(
+        f"{c:>10}" for c in ratio_cols)
+    print("times in ms; ratios are plain numbers", file=out)
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    rows = []
+    for T in Ts:
+        res = _time_entries(_neuron_entries(T, beta_grad, scalar), reps, cap_s)
+        t = {k: v[0] for k, v in res.items()}
+        best_single = min(t[m] for m in METHOD_NAMES if m != "auto")
+        ratios = {
+            "auto/floor": t["auto"] / t["x*2"],
+            "auto/best": t["auto"] / best_single,
+            "LIF/rf": t["sj:LIF"] / t["rfLIF"],
+            "sPSN sj/us": t["sj:sPSN"] / t["sPSN"],
+            "PSN sj/us": t["sj:PSN"] / t["PSN"],
+        }
+        cells = []
+        for c in cols:
+            s, n = res[c]
+            cells.append(f"{s * 1e3:8.2f}" if n == reps else f"{s * 1e3:6.0f}/{n}")
+        print(f"{T:>5} {auto_method(T):>5} | " + " ".join(cells) + " | " + " ".join(
+            f"{ratios[c]:>10.2f}" for c in ratio_cols), file=out, flush=True)
+        rows.append({"T": T, **{k: v[0] for k, v in res.items()}, **ratios})
+    print(f"(an entry written ms/n ran only n reps: one took over {cap_s:g} s) | {_load()}", file=out)
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m snnlib.bench", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("neurons", help="leaky integration methods, reset-free LIF and PSNs against spikingjelly")
+    p.add_argument("--T", type=int, nargs="+", default=[16, 64, 256, 1024, 4096], help="sequence lengths")
+    p.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
+    p.add_argument("--beta-grad", action="store_true", help="beta is a tensor that requires grad")
+    p.add_argument("--scalar", action="store_true", help="with --beta-grad: a 0-dim beta instead of [256]")
+    args = parser.parse_args(argv)
+    if args.what == "neurons":
+        if any(T < 1 for T in args.T):
+            parser.error(f"--T {args.T}: every T must be >= 1")
+        if args.reps < 1:
+            parser.error(f"--reps {args.reps}: expected >= 1")
+        neurons(args.T, args.reps, args.beta_grad, args.scalar)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
