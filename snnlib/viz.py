@@ -141,13 +141,16 @@ def _check_panels(result: Mapping[str, Any], panels: Sequence[Sequence[str]]) ->
     series = {}
     for k, v in result.items():
         arr = v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v, dtype=float)
-        if arr.ndim != 1:
-            raise ValueError(f"series {k!r} must be 1-D (one value per time step); got shape {arr.shape}")
+        if arr.ndim not in (1, 2):
+            raise ValueError(f"series {k!r} must be 1-D (one value per time step) or a 2-D matrix (a heatmap); "
+                             f"got shape {arr.shape}")
         series[k] = arr.astype(float)
     for row in panels:
         for name in row:
             if name not in series:
                 raise KeyError(f"panel series {name!r} is not returned by the function; it returned {sorted(series)}")
+            if series[name].ndim == 2 and len(row) > 1:
+                raise ValueError(f"matrix {name!r} must have a panel of its own; its panel is {row}")
     return series
 
 
@@ -158,19 +161,32 @@ def _is_spike_series(name: str) -> bool:
 def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.6), sharex=True, squeeze=False)
+    matrices = any(series[r[0]].ndim == 2 for r in panels)
+    if matrices:
+        fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.4), squeeze=False)
+        axes = axes.T
+    else:
+        fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.6), sharex=True, squeeze=False)
     for ax, row, ptitle in zip(axes[:, 0], panels, titles):
         for name in row:
             y = series[name]
+            if y.ndim == 2:
+                im = ax.imshow(y, cmap="viridis")
+                fig.colorbar(im, ax=ax, shrink=0.8)
+                ax.set_title(ptitle)
+                break
             if _is_spike_series(name):
                 t = np.nonzero(y)[0]
                 ax.vlines(t, 0, 1, lw=2, label=name)
                 ax.set_ylim(0, 1.1)
             else:
                 ax.plot(np.arange(len(y)), y, lw=1.5, label=name)
+        if series[row[0]].ndim == 2:
+            continue
         ax.set_ylabel(ptitle)
         ax.legend(loc="upper right", fontsize=8)
-    axes[-1, 0].set_xlabel("time step")
+    if not matrices:
+        axes[-1, 0].set_xlabel("time step")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -178,6 +194,8 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
 
 
 def _round(arr: np.ndarray) -> list:
+    if arr.ndim == 2:
+        return [_round(row) for row in arr]
     return [None if not np.isfinite(x) else float(f"{x:.4g}") for x in arr]
 
 
@@ -192,11 +210,13 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
         for r in panels:
             for name in r:
                 y = series[name]
-                row.append(_round(np.where(y > 0, 1.0, np.nan) if _is_spike_series(name) else y))
+                row.append(_round(np.where(y > 0, 1.0, np.nan) if _is_spike_series(name) and y.ndim == 1 else y))
         table.append(row)
     start = tuple(p.values.index(chosen[p.name]) for p in plist)
     start_flat = combos.index(start)
-    data, axis = [], 1
+    first = _check_panels(fn(**chosen), panels)
+    kinds = ["z" if first[name].ndim == 2 else "y" for r in panels for name in r]
+    data = []
     n_rows = len(panels)
     gap = 0.06
     height = (1 - gap * (n_rows - 1)) / n_rows
@@ -211,8 +231,18 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
         layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "matches": "x" if r_i else None,
                                     "showticklabels": r_i == n_rows - 1,
                                     "title": {"text": "time step" if r_i == n_rows - 1 else ""}}
+        if kinds[j] == "z":                      # a matrix: its own axes, row 0 on top, square cells
+            layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}")
+            layout[f"xaxis{suffix}"].update(matches=None, showticklabels=True, title={"text": ""})
+            layout[f"yaxis{suffix}"]["title"] = {"text": ptitle}
         for name in row:
             y = table[start_flat][j]
+            if kinds[j] == "z":
+                data.append({"type": "heatmap", "name": name, "z": y, "colorscale": "Viridis", "showscale": True,
+                             "colorbar": {"len": height, "y": top - height / 2},
+                             "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
+                j += 1
+                continue
             trace = {"type": "scatter", "name": name, "x": list(range(len(y))), "y": y,
                      "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
             if _is_spike_series(name):
@@ -224,7 +254,7 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
     # sliders below the plots, a fixed number of pixels apart (plotly places them in plot-relative units)
     slider_px, top_px = 85, 80
     layout["margin"].update(t=top_px, b=slider_px * len(plist) + 50)
-    layout["height"] = 180 * n_rows + layout["margin"]["b"] + top_px
+    layout["height"] = (300 if "z" in kinds else 180) * n_rows + layout["margin"]["b"] + top_px
     plot_px = layout["height"] - top_px - layout["margin"]["b"]
     sliders = []
     for k, p in enumerate(plist):
@@ -237,14 +267,16 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
     radix = [len(p.values) for p in plist]
     js = (
         f"var table={json.dumps(table, separators=(',', ':'))};var radix={json.dumps(radix)};"
-        f"var idx={json.dumps(list(start))};gd.dataset.combo='{start_flat}';"
+        f"var idx={json.dumps(list(start))};var kinds={json.dumps(kinds)};gd.snnTable=table;gd.dataset.combo='{start_flat}';"
         "gd.on('plotly_sliderchange',function(e){"
         "var k=e.slider._index;if(k===undefined){k=gd._fullLayout.sliders.indexOf(e.slider);}"
         "var s=e.step._index;if(s===undefined){s=e.slider.steps.indexOf(e.step);}"
         "idx[k]=s;var flat=0;for(var i=0;i<radix.length;i++){flat=flat*radix[i]+idx[i];}"
         "gd.dataset.combo=String(flat);"
-        "var ys=table[flat];var ids=[];for(var t=0;t<ys.length;t++){ids.push(t);}"
-        "Plotly.restyle(gd,{y:ys},ids);});"
+        "var row=table[flat];var up={y:[],z:[]};var ids={y:[],z:[]};"
+        "for(var t=0;t<row.length;t++){up[kinds[t]].push(row[t]);ids[kinds[t]].push(t);}"
+        "if(ids.y.length){Plotly.restyle(gd,{y:up.y},ids.y);}"
+        "if(ids.z.length){Plotly.restyle(gd,{z:up.z},ids.z);}});"
     )
     return {"data": data, "layout": layout}, js
 
@@ -270,8 +302,9 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
     """An interactive demo over the named parameters of ``fn``.
 
     Args:
-        fn: called as ``fn(**{name: value})``; returns a dict of 1-D series over time.  A series whose
-            name starts with ``spike`` is drawn as spike ticks.
+        fn: called as ``fn(**{name: value})``; returns a dict of 1-D series over time, drawn as lines,
+            or of 2-D matrices, drawn as heatmaps (one per panel).  A 1-D series whose name starts with
+            ``spike`` is drawn as spike ticks.
         params: for each parameter, the values it may take (the same grid live and static).
         panels: which series share a panel, top to bottom (default: one panel per series).
         titles: the y-axis title of each panel.

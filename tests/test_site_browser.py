@@ -147,27 +147,42 @@ def test_page_renders_offline(browser, server, page_path):
         page.context.close()
 
 
-def test_explorer_slider_changes_the_plot(browser, server):
+def test_explorer_sliders_change_the_plot(browser, server):
+    """Every explorer on every page: clicking the start of each slider changes the plotted data."""
     pages = [p for p in _pages() if 'class="snn-explorer"' in p.read_text(encoding="utf-8")]
     assert pages, "no page carries an explorer (snnlib.viz.explorer in static mode)"
     for page_path in pages:
         rel = page_path.relative_to(SITE).as_posix()
         page, _, errors = _open(browser, server, rel)
         try:
-            graph = page.locator(".snn-explorer .snn-plotly-graph").first
-            graph.scroll_into_view_if_needed()
-            page.wait_for_function("document.querySelector('.snn-explorer .snn-plotly-graph .slider-container')",
-                                   timeout=20000)
-            before = graph.evaluate("gd => JSON.stringify(gd.data.map(t => Array.from(t.y)))")
-            combo0 = graph.evaluate("gd => gd.dataset.combo")
-            rail = graph.locator(".slider-container .slider-rail-touch-rect").first
-            box = rail.bounding_box()
-            assert box is not None
-            page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)   # the first step of the first slider
-            page.wait_for_function("(c) => document.querySelector('.snn-explorer .snn-plotly-graph').dataset.combo !== c",
-                                   arg=combo0, timeout=5000)
-            after = graph.evaluate("gd => JSON.stringify(gd.data.map(t => Array.from(t.y)))")
-            assert after != before, f"{rel}: moving the slider did not change the plotted data"
+            graphs = page.locator(".snn-explorer .snn-plotly-graph")
+            changed = 0
+            for g in range(graphs.count()):
+                graph = graphs.nth(g)
+                graph.scroll_into_view_if_needed()
+                graph.locator(".slider-container").first.wait_for(timeout=20000)
+                rails = graph.locator(".slider-container .slider-rail-touch-rect")
+                for r in range(rails.count()):
+                    state = "gd => JSON.stringify(gd.data.map(t => t.type === 'heatmap' ? t.z : Array.from(t.y)))"
+                    before = graph.evaluate(state)
+                    combo0 = graph.evaluate("gd => gd.dataset.combo")
+                    rails.nth(r).scroll_into_view_if_needed()
+                    box = rails.nth(r).bounding_box()
+                    assert box is not None
+                    # click the end of the rail that is farther from the current step
+                    active = graph.evaluate(f"gd => gd._fullLayout.sliders[{r}].active")
+                    x = box["x"] + 3 if active > 0 else box["x"] + box["width"] - 3
+                    page.mouse.click(x, box["y"] + box["height"] / 2)
+                    graph.evaluate(f"gd => new Promise(ok => {{ const t0 = Date.now(); (function w() {{ "
+                                   f"if (gd.dataset.combo !== '{combo0}' || Date.now() - t0 > 5000) ok(); "
+                                   f"else setTimeout(w, 50); }})(); }})")
+                    combo = graph.evaluate("gd => gd.dataset.combo")
+                    assert combo != combo0, f"{rel}: graph {g} slider {r} did not move"
+                    after = graph.evaluate(state)
+                    expected = graph.evaluate(f"gd => JSON.stringify(gd.snnTable[{combo}])")
+                    assert after == expected, f"{rel}: graph {g} does not show the precomputed data of its sliders"
+                    changed += after != before
+            assert changed >= graphs.count(), f"{rel}: moving the sliders changed the plot only {changed} times"
             assert not errors, f"{rel}: script errors: {errors[:5]}"
         finally:
             page.context.close()

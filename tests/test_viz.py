@@ -94,3 +94,26 @@ def test_show_static_writes_html(monkeypatch):
     monkeypatch.setenv("SNNLIB_STATIC", "1")
     viz.show(go.Figure(go.Scatter(y=[1, 2, 3])))
     assert "Plotly.newPlot" in shown[0].data and '"y":[1,2,3]' in shown[0].data
+
+
+def band(k, lam):
+    T = 6
+    i = np.arange(T)
+    mask = ((i[:, None] >= i[None, :]) & (i[:, None] - i[None, :] < k)).astype(float)
+    return {"mask": lam * mask + (1 - lam) * np.ones((T, T)), "diag": np.diag(mask)}
+
+
+def test_matrices_are_heatmaps(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    viz.explorer(band, {"k": [1, 2, 3], "lam": [0.0, 1.0]}, panels=[["mask"], ["diag"]], static=True)
+    html = shown[0].data
+    fig = json.loads(re.search(r"var spec=(\{.*?\});var gd=", html).group(1))
+    assert fig["data"][0]["type"] == "heatmap" and fig["data"][1]["type"] == "scatter"
+    assert json.loads(re.search(r"var kinds=(\[.*?\]);", html).group(1)) == ["z", "y"]
+    table = json.loads(re.search(r"var table=(\[.*?\]);var radix", html).group(1))
+    assert np.allclose(np.array(table[2 * 2 + 1][0], dtype=float), band(3, 1.0)["mask"])   # k = 3, lam = 1
+    shown.clear()
+    viz.explorer(band, {"k": [1, 2, 3], "lam": [0.0, 1.0]}, panels=[["mask"], ["diag"]], static=False)
+    with pytest.raises(ValueError, match="panel of its own"):
+        viz.explorer(band, {"k": [1, 2], "lam": [1.0]}, panels=[["mask", "diag"]], static=True)
