@@ -158,6 +158,11 @@ def _is_spike_series(name: str) -> bool:
     return name.lower().startswith("spike")
 
 
+def _spike_level(row: Sequence[str], name: str) -> int:
+    """Spike series sharing a panel are drawn as a raster: the j-th one on row j + 1."""
+    return [n for n in row if _is_spike_series(n)].index(name) + 1
+
+
 def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
     import matplotlib.pyplot as plt
 
@@ -177,8 +182,10 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
                 break
             if _is_spike_series(name):
                 t = np.nonzero(y)[0]
-                ax.vlines(t, 0, 1, lw=2, label=name)
-                ax.set_ylim(0, 1.1)
+                level = _spike_level(row, name)
+                ax.vlines(t, level - 0.4, level + 0.4, lw=2, label=name, color=f"C{level - 1}")
+                ax.set_ylim(0.4, sum(map(_is_spike_series, row)) + 0.6)
+                ax.set_yticks([])
             else:
                 ax.plot(np.arange(len(y)), y, lw=1.5, label=name)
         if series[row[0]].ndim == 2:
@@ -210,7 +217,9 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
         for r in panels:
             for name in r:
                 y = series[name]
-                row.append(_round(np.where(y > 0, 1.0, np.nan) if _is_spike_series(name) and y.ndim == 1 else y))
+                if _is_spike_series(name) and y.ndim == 1:
+                    y = np.where(y > 0, float(_spike_level(r, name)), np.nan)
+                row.append(_round(y))
         table.append(row)
     start = tuple(p.values.index(chosen[p.name]) for p in plist)
     start_flat = combos.index(start)

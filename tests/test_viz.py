@@ -117,3 +117,17 @@ def test_matrices_are_heatmaps(monkeypatch):
     viz.explorer(band, {"k": [1, 2, 3], "lam": [0.0, 1.0]}, panels=[["mask"], ["diag"]], static=False)
     with pytest.raises(ValueError, match="panel of its own"):
         viz.explorer(band, {"k": [1, 2], "lam": [1.0]}, panels=[["mask", "diag"]], static=True)
+
+
+def test_spike_series_sharing_a_panel_form_a_raster(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+
+    def two(rate):
+        t = np.arange(12)
+        return {"spikes a": (t % rate == 0).astype(float), "spikes b": (t % (rate + 1) == 0).astype(float)}
+
+    viz.explorer(two, {"rate": [2, 3]}, panels=[["spikes a", "spikes b"]], static=True)
+    table = json.loads(re.search(r"var table=(\[.*?\]);var radix", shown[0].data).group(1))
+    a, b = table[0]
+    assert {v for v in a if v is not None} == {1.0} and {v for v in b if v is not None} == {2.0}
