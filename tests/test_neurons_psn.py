@@ -13,6 +13,16 @@ TOL = 1e-5
 T, N, C = 16, 4, 6
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine MKL's threaded FFT and batched
+    matmul stall for a scheduler slice (~8 ms) per call; correctness tests run on one thread."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _randomise(module: torch.nn.Module) -> None:
     with torch.no_grad():
         for p in module.parameters():

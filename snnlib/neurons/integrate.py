@@ -350,7 +350,7 @@ def _check_coef(name: str, v, x: torch.Tensor) -> Coef:
     with torch.no_grad():
         lo, hi = float(v.min()), float(v.max())
     if not (0.0 < lo and hi < 1.0):
-        raise ValueError(f"{name} has values in [{lo}, {hi}], outside (0, 1); expected 0 < {name} < 1")
+        raise ValueError(f"{name} has values in [{lo:.6g}, {hi:.6g}], outside (0, 1); expected 0 < {name} < 1")
     return v
 
 
