@@ -213,3 +213,14 @@ def test_clear_errors():
         leaky_integrate(x, 0.5, method="parallel")
     with pytest.raises(ValueError, match=r"tau=1.0 must be a real number > 1"):
         ResetFreeLIF(1.0)
+
+
+def test_dense_per_neuron_in_feature_groups(monkeypatch):
+    import snnlib.neurons.integrate as integrate
+
+    x = torch.randn(9, 2, 5, dtype=F64)
+    beta = torch.rand(5, dtype=F64) * 0.9 + 0.05
+    monkeypatch.setattr(integrate, "_DENSE_MAX_ELEMENTS", 2 * 9 * 9)  # two features per group: 2, 2, 1
+    for scale_input in (True, False):
+        u = leaky_integrate(x, beta, alpha=0.4, scale_input=scale_input, method="dense")
+        torch.testing.assert_close(u, reference(x, beta, 0.4, scale_input), rtol=1e-12, atol=1e-12)

@@ -191,6 +191,9 @@ def _pow_table(w: Coef, T: int, like: torch.Tensor) -> torch.Tensor:
     return _flush(torch.pow(w.unsqueeze(0), n.view(T, *([1] * w.dim()))))
 
 
+_DENSE_MAX_ELEMENTS = 1 << 25  # per-neuron weights are built a few T x T matrices at a time
+
+
 def _dense(x, w, scaled, reverse, out):
     T = x.shape[0]
     idx = torch.arange(T, device=x.device)
@@ -207,16 +210,19 @@ def _dense(x, w, scaled, reverse, out):
         torch.matmul(W, x.reshape(T, -1), out=out.view(T, -1))
         return out
     F = w.numel()
-    wf = w.reshape(F, 1, 1)
-    W = torch.where(causal, torch.pow(wf, lag), 0.0)
-    if scaled:
-        W = W * (1 - wf)
-    W = _flush(W)
-    if reverse:
-        W = W.transpose(1, 2)
     xf = x.reshape(T, -1, F)
-    y = torch.einsum("fts,snf->tnf", W, xf)
-    return out.copy_(y.view_as(x))
+    of = out.reshape(T, -1, F)
+    group = max(1, _DENSE_MAX_ELEMENTS // (T * T))  # features per batch of T x T matrices: bounded memory
+    for f0 in range(0, F, group):
+        wf = w.reshape(F, 1, 1)[f0 : f0 + group]
+        W = torch.where(causal, torch.pow(wf, lag), 0.0)
+        if scaled:
+            W = W * (1 - wf)
+        W = _flush(W)
+        if reverse:
+            W = W.transpose(1, 2)
+        of[:, :, f0 : f0 + group] = torch.einsum("fts,snf->tnf", W, xf[:, :, f0 : f0 + group])
+    return out
 
 
 def _fft(x, w, scaled, reverse, out):
