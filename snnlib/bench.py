@@ -6,16 +6,17 @@ warm-up call:
 
 * ``x*2``: the elementwise floor (one read, one write each way);
 * ``serial``, ``dense``, ``fft``, ``scan``, ``auto``: :func:`snnlib.neurons.leaky_integrate`, beta = 0.5
-  (tau = 2) -- a float, or with ``--beta-grad`` a per-neuron ``[256]`` tensor that requires grad
-  (``--beta-grad --scalar`` uses a 0-dim tensor instead);
+  (tau = 2) -- a float, or with ``--beta-grad`` a tensor that requires grad: 0-dim (one learnable decay,
+  as PLIF) or, with ``--per-neuron``, one per feature, ``[256]``;
 * ``rfLIF``: a full reset-free LIF neuron, ``leaky_integrate`` (auto) then spikes with ATan(alpha=2);
 * ``sPSN``, ``PSN``: snnlib's ``SlidingPSN(k=32)`` and ``PSN(T)``;
 * ``sj:LIF``, ``sj:sPSN``, ``sj:PSN``: spikingjelly's ``LIFNode(tau=2.0, hard reset, ATan(2))``,
   ``SlidingPSN(32)`` and ``PSN(T)``, multi-step, on the same tensor.
 
-Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2, ...), so a
-burst of load on the machine hits all entries alike; an entry whose repetition takes over 10 s stops
-repeating (its count is shown).  Ratios: ``auto/floor``, ``auto/best`` (best single method),
+Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2, ..., the
+order rotating each time), so a burst of load on the machine hits all entries alike; an entry whose
+repetition takes over 10 s stops repeating (its count is shown).  The load average is printed before
+and after: on a shared machine, other processes on the second core stall every multi-threaded op.  Ratios: ``auto/floor``, ``auto/best`` (best single method),
 ``LIF/rf`` (spikingjelly LIFNode over snnlib's reset-free LIF), ``sPSN`` and ``PSN`` (spikingjelly's
 time over snnlib's: above 1 means snnlib is faster).
 """
@@ -41,7 +42,7 @@ def _load() -> str:
         return "load ?"
 
 
-def _neuron_entries(T: int, beta_grad: bool, scalar: bool) -> dict[str, Callable[[], None]]:
+def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool) -> dict[str, Callable[[], None]]:
     from spikingjelly.activation_based import neuron as sj_neuron
     from spikingjelly.activation_based import surrogate as sj_surrogate
 
@@ -51,7 +52,7 @@ def _neuron_entries(T: int, beta_grad: bool, scalar: bool) -> dict[str, Callable
     x = torch.randn(T, BATCH, FEATURES, requires_grad=True)
     g = torch.randn(T, BATCH, FEATURES)
     if beta_grad:
-        beta = torch.full(() if scalar else (FEATURES,), 0.5, requires_grad=True)
+        beta = torch.full((FEATURES,) if per_neuron else (), 0.5, requires_grad=True)
     else:
         beta = 0.5
     params: list[torch.Tensor] = [x] + ([beta] if beta_grad else [])
@@ -86,29 +87,34 @@ def _neuron_entries(T: int, beta_grad: bool, scalar: bool) -> dict[str, Callable
     return entries
 
 
-def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: float) -> dict[str, tuple[float, int]]:
-    for fn in entries.values():  # warm-up
-        fn()
+def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: float,
+                  skip_warmup: Sequence[str] = ()) -> dict[str, tuple[float, int]]:
+    """Minimum time of each entry over ``reps`` interleaved repetitions, the order rotating each
+    repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds."""
+    for k, fn in entries.items():  # warm-up
+        if k not in skip_warmup:
+            fn()
+    names = list(entries)
     best = {k: float("inf") for k in entries}
     count = {k: 0 for k in entries}
-    for _ in range(reps):
-        for k, fn in entries.items():
+    for r in range(reps):
+        for k in names[r % len(names):] + names[: r % len(names)]:
             if count[k] and best[k] > cap_s:
                 continue
             t0 = time.perf_counter()
-            fn()
+            entries[k]()
             dt = time.perf_counter() - t0
             best[k] = min(best[k], dt)
             count[k] += 1
     return {k: (best[k], count[k]) for k in entries}
 
 
-def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, scalar: bool = False,
+def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuron: bool = False,
             cap_s: float = 10.0, out=sys.stdout) -> list[dict[str, float]]:
     """Time the neuron entries for each T and print one table; returns the rows (seconds and ratios)."""
     from .neurons import auto_method
 
-    beta_desc = ("a 0-dim tensor" if scalar else "a [256] tensor") + " requiring grad" if beta_grad else "a float"
+    beta_desc = ("a [256] tensor" if per_neuron else "a 0-dim tensor") + " requiring grad" if beta_grad else "a float"
     print(
         f"snnlib.bench neurons | torch {torch.__version__} | {platform.processor() or 'cpu'} | "
         f"{torch.get_num_threads()} threads | [T, {BATCH}, {FEATURES}] float32 | forward + backward | "
@@ -123,8 +129,13 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, scalar: b
     print(head, file=out)
     print("-" * len(head), file=out)
     rows = []
+    seen: dict[str, tuple[int, float]] = {}  # entry -> (T, seconds) at the previous row
     for T in Ts:
-        res = _time_entries(_neuron_entries(T, beta_grad, scalar), reps, cap_s)
+        # an entry already warmed up at a shorter T, and predicted (as T^2) to exceed the cap, is not
+        # run an extra time just to warm up: its code paths are warm, and each call takes minutes
+        skip = [k for k, (T0, s0) in seen.items() if s0 * (T / T0) ** 2 > cap_s]
+        res = _time_entries(_neuron_entries(T, beta_grad, per_neuron), reps, cap_s, skip)
+        seen = {k: (T, v[0]) for k, v in res.items()}
         t = {k: v[0] for k, v in res.items()}
         best_single = min(t[m] for m in METHOD_NAMES if m != "auto")
         ratios = {
@@ -141,7 +152,8 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, scalar: b
         print(f"{T:>5} {auto_method(T):>5} | " + " ".join(cells) + " | " + " ".join(
             f"{ratios[c]:>10.2f}" for c in ratio_cols), file=out, flush=True)
         rows.append({"T": T, **{k: v[0] for k, v in res.items()}, **ratios})
-    print(f"(an entry written ms/n ran only n reps: one took over {cap_s:g} s) | {_load()}", file=out)
+    print(f"(ms/n: the entry ran n reps only, one took over {cap_s:g} s; an entry predicted to exceed that "
+          f"is warmed up by the previous row) | {_load()}", file=out)
     return rows
 
 
@@ -152,14 +164,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--T", type=int, nargs="+", default=[16, 64, 256, 1024, 4096], help="sequence lengths")
     p.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
     p.add_argument("--beta-grad", action="store_true", help="beta is a tensor that requires grad")
-    p.add_argument("--scalar", action="store_true", help="with --beta-grad: a 0-dim beta instead of [256]")
+    p.add_argument("--per-neuron", action="store_true", help="with --beta-grad: beta of shape [256], not 0-dim")
     args = parser.parse_args(argv)
     if args.what == "neurons":
         if any(T < 1 for T in args.T):
             parser.error(f"--T {args.T}: every T must be >= 1")
         if args.reps < 1:
             parser.error(f"--reps {args.reps}: expected >= 1")
-        neurons(args.T, args.reps, args.beta_grad, args.scalar)
+        if args.per_neuron and not args.beta_grad:
+            parser.error("--per-neuron goes with --beta-grad")
+        neurons(args.T, args.reps, args.beta_grad, args.per_neuron)
     return 0
 
 

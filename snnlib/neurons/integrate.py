@@ -74,10 +74,13 @@ def auto_method(T: int, device: Union[str, torch.device] = "cpu", dtype: torch.d
     return "dense" if T <= 32 else "scan"
 
 
-def scan_chunk(T: int) -> int:
-    """The chunk length C of the ``scan`` method: about sqrt(T), a power of two between 8 and 64."""
-    c = 1 << max(3, min(6, round(math.log2(max(T, 1)) / 2)))
-    return c
+SCAN_CHUNK = {"scalar": 16, "per_neuron": 8}
+
+
+def scan_chunk(T: int, per_neuron: bool = False) -> int:
+    """The chunk length C of the ``scan`` method (a fixed table, see the module docstring)."""
+    del T
+    return SCAN_CHUNK["per_neuron" if per_neuron else "scalar"]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -113,9 +116,64 @@ def _serial(x, w, scaled, reverse, out, start=0, stop=None, prev=None):
     return out
 
 
-def _scan(x, w, scaled, reverse, out):
+def _scan_gemm(x, w, scaled, reverse, out):
+    """Scalar w: each chunk by one batched matrix product, carries by a short loop, one fix-up pass."""
     T = x.shape[0]
-    C = scan_chunk(T)
+    C = scan_chunk(T, per_neuron=False)
+    n = T // C
+    if n < 2:
+        return _serial(x, w, scaled, reverse, out)
+    if out.data_ptr() == x.data_ptr():  # a matrix product cannot run in place
+        out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    T0 = n * C
+    a = T - T0 if reverse else 0  # chunks cover [a, a + T0); the remainder runs serially afterwards
+    M = x[0].numel()
+    xv = x[a : a + T0].reshape(n, C, M)
+    ov = out[a : a + T0].view(n, C, M)
+    # (1) every chunk from a zero start: u_k = L x_k, L[i, j] = c w^(i - j) for j <= i (L^T backwards)
+    idx = torch.arange(C, device=x.device)
+    lag = idx[:, None] - idx[None, :]
+    L = torch.where(lag >= 0, torch.pow(w, lag.clamp(min=0).to(x.dtype)), 0.0)
+    L = _flush(L * (1 - w) if scaled else L)
+    torch.matmul(L.t() if reverse else L, xv, out=ov)
+    # (2) carries: the state entering chunk k, from the chunk totals e (last row; first row backwards)
+    e = ov[:, 0] if reverse else ov[:, C - 1]
+    wC = w**C
+    wC = 0.0 if wC < _tiny(x.dtype) else wC
+    carry = torch.empty((n, M), dtype=x.dtype, device=x.device)
+    chunks = range(n - 1, -1, -1) if reverse else range(n)
+    k_prev = None
+    for k in chunks:
+        if k_prev is None:
+            carry[k].zero_()
+        else:
+            torch.add(e[k_prev], carry[k_prev], alpha=wC, out=carry[k])
+        k_prev = k
+    # (3) one pass adds the carried state: u[k, i] += w^(i+1) carry[k] (w^(C-i) backwards)
+    steps = torch.arange(C, device=x.device, dtype=x.dtype)
+    pw = _flush(torch.pow(w, (C - steps) if reverse else (steps + 1)))
+    if reverse:
+        ov[:-1].addcmul_(pw.view(1, C, 1), carry[:-1].unsqueeze(1))
+    else:
+        ov[1:].addcmul_(pw.view(1, C, 1), carry[1:].unsqueeze(1))
+    # remainder, continuing from the chunked part
+    if reverse and a > 0:
+        _serial(x, w, scaled, True, out, 0, a, prev=out[a])
+    elif not reverse and T0 < T:
+        _serial(x, w, scaled, False, out, T0, T, prev=out[T0 - 1])
+    return out
+
+
+def _scan(x, w, scaled, reverse, out):
+    if isinstance(w, float):
+        return _scan_gemm(x, w, scaled, reverse, out)
+    return _scan_slab(x, w, scaled, reverse, out)
+
+
+def _scan_slab(x, w, scaled, reverse, out):
+    """Per-neuron w: chunk ends by a C-step loop, carries, then all chunks advance together."""
+    T = x.shape[0]
+    C = scan_chunk(T, per_neuron=True)
     n = T // C
     if n < 2:
         return _serial(x, w, scaled, reverse, out)
