@@ -10,6 +10,7 @@
   AMP scaler, the RNG states of Python, NumPy, torch and the loader's generator, the history) lets an
   interrupted run resume to the same numbers as an uninterrupted one.
 * An optional time budget stops before an epoch that would overrun it.
+* On CPU, subnormal floats are flushed to zero during training (they can slow an epoch tenfold).
 * Multi-GPU: run the same script under ``torchrun --nproc_per_node=N``; ``fit`` joins the process group
   (NCCL on GPUs, gloo on CPU), wraps the model in DistributedDataParallel and splits each batch of the
   loaders over the processes (``batch_size / N`` each, so the global batch stays the same).
@@ -228,6 +229,20 @@ def evaluate(model: nn.Module, loader: DataLoader, *, device: Optional[torch.dev
     return {"loss": loss_sum / max(n, 1), "acc": hits / max(n, 1), "rate": spikes / count if count else math.nan}
 
 
+def _bar(iterable, live: bool, **kwargs):
+    """A live tqdm bar (:func:`snnlib.utils.progress`), or a plain disabled ``tqdm.std`` one.
+
+    The disabled bar is always the same class: on CPU the numbers of a run were seen to depend (at float
+    rounding) on which tqdm class wrapped the loader, so the static build, ``progress=False`` and the
+    command line all use this one and print identical results.
+    """
+    if live:
+        return utils.progress(iterable, **kwargs)
+    from tqdm.std import tqdm
+
+    return tqdm(iterable, disable=True, **kwargs)
+
+
 def _say(line: str, bar) -> None:
     if bar is not None and not getattr(bar, "disable", True):
         bar.write(line)
@@ -270,7 +285,8 @@ def fit(
         schedule: ``"cosine"`` (per epoch, to 0 at the end) or ``"none"``.
         label_smoothing: of the cross-entropy.  ``loss``: ``"ce"`` or ``"mse"`` (to one-hot).
         amp: mixed precision; default on for CUDA, always off on CPU.
-        seed: seeds Python, NumPy and torch (and, through the loader's generator, the data order).
+        seed: seeds Python, NumPy and torch, and the training loader's generator if it has one (so the data
+            order does not depend on what ran before).
         time_budget_s: stop before an epoch that the last epoch's duration says would overrun it.
         checkpoint_dir: where ``last.pt`` and ``history.json`` go after each epoch; with ``resume``
             an existing ``last.pt`` is loaded and training continues after its epoch.
@@ -293,6 +309,8 @@ def fit(
     use_amp = (device.type == "cuda") if amp is None else (bool(amp) and device.type == "cuda")
     main = rank == 0
     utils.seed_everything(seed)
+    if train_loader.generator is not None:  # the data order, too, is a function of the seed alone
+        train_loader.generator.manual_seed(seed)
 
     model.to(device)
     net: nn.Module = model
@@ -334,10 +352,12 @@ def fit(
     monitor = FiringRateMonitor(model)
     static = utils.is_static_build()
     bars = progress and main and not static
-    epoch_bar = utils.progress(range(start_epoch, epochs), desc=desc, total=epochs, initial=start_epoch,
-                               disable=not bars, leave=True)
+    epoch_bar = _bar(range(start_epoch, epochs), bars, desc=desc, total=epochs, initial=start_epoch, leave=True)
     t_start = time.perf_counter()
     last_epoch_s = 0.0
+    # Subnormal floats (tiny optimizer moments and surrogate gradients late in training) slow CPU arithmetic
+    # about tenfold; they are flushed to zero while training on CPU, and flushing is switched off after.
+    flush = device.type == "cpu" and torch.set_flush_denormal(True)
     try:
         monitor.__enter__()
         for epoch in epoch_bar:
@@ -355,8 +375,7 @@ def fit(
             net.train()
             monitor.reset()
             loss_sum = hits = n = 0.0
-            batch_bar = utils.progress(train_loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False,
-                                       disable=not bars)
+            batch_bar = _bar(train_loader, bars, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
             for x, y in batch_bar:
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 opt.zero_grad(set_to_none=True)
@@ -408,6 +427,8 @@ def fit(
     finally:
         monitor.close()
         epoch_bar.close()
+        if flush:
+            torch.set_flush_denormal(False)
     history.meta["wall_s"] = elapsed_before + time.perf_counter() - t_start
     if ckpt_dir is not None and main:
         history.save(ckpt_dir / HISTORY)

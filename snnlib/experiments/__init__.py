@@ -1,0 +1,210 @@
+"""The book's reproductions: one module per chapter, run by the chapters and by ``python -m snnlib``.
+
+An :class:`Experiment` has a name (``psn-neurons``), the chapter it belongs to, what it runs at each scale
+(dataset and settings), the paper's claim it checks and the registry numbers it is measured against.
+:func:`reproduce` runs one and writes ``results/NAME-SCALE.json``: config, versions, seed, device,
+metrics, the claim's verdict, the comparison rows and the wall time.
+
+At ``ci`` scale the data are offline stand-ins (the digits, MNIST-1D, ...), so a result there checks a
+claim (an ordering, a trend) and is never set beside the paper's number as if it were comparable.  At
+``gpu`` scale the dataset is the paper's but the training is shorter; at ``full`` the setting is the
+paper's.
+
+Defined in chapter 00 (Foundations), "Reproductions".
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .. import config
+
+__all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
+           "register", "versions"]
+
+RESULTS_ENV_VAR = "SNNLIB_RESULTS"
+#: the chapters, in book order (the modules of this package are named after them)
+CHAPTERS = ("foundations", "psn", "psu", "paralif", "spikformer", "spikformer_v2", "ms_resnet", "syna")
+
+#: how a measured number relates to the paper's, by scale
+COMPARISONS = {
+    "ci": "claim check",  # another (offline) dataset: only the claim's ordering or trend is compared
+    "gpu": "same dataset, shorter training",
+    "full": "paper's setting",
+}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of a paper that a run can check: words, the registry numbers behind it, and a test.
+
+    ``check(metrics)`` returns ``(holds, measured)``: whether the run agrees, and what it measured, in words.
+    """
+
+    text: str
+    paper_keys: tuple[str, ...]
+    check: Callable[[dict[str, Any]], tuple[bool, str]]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A named reproduction.
+
+    ``run(scale, seed=, progress=)`` returns ``{"dataset", "config", "metrics", "rows"}``; each row is
+    ``{"label", "metric", "measured", "unit", "paper_key"}`` (``paper_key`` may be ``None``).
+    """
+
+    name: str
+    chapter: str
+    title: str
+    run: Callable[..., dict[str, Any]]
+    claim: Optional[Claim] = None
+    datasets: dict[str, str] = field(default_factory=dict)  # scale -> dataset name, for listings
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def register(exp: Experiment) -> Experiment:
+    if exp.name in EXPERIMENTS:
+        raise ValueError(f"experiment {exp.name!r} is registered twice")
+    EXPERIMENTS[exp.name] = exp
+    return exp
+
+
+def _load_chapters() -> None:
+    from . import foundations, psn  # noqa: F401  (each module registers its experiments)
+
+
+def names() -> list[str]:
+    """The experiment names, in book order."""
+    _load_chapters()
+
+    def order(name: str):
+        ch = EXPERIMENTS[name].chapter
+        return (CHAPTERS.index(ch) if ch in CHAPTERS else len(CHAPTERS), list(EXPERIMENTS).index(name))
+
+    return sorted(EXPERIMENTS, key=order)
+
+
+def get(name: str) -> Experiment:
+    """The experiment ``name``; an unknown name raises, listing the valid ones."""
+    _load_chapters()
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; valid names: {', '.join(names())}")
+    return EXPERIMENTS[name]
+
+
+def results_dir() -> Path:
+    """Where results are written and read: ``$SNNLIB_RESULTS``, else the repository's ``results/``
+    (when snnlib runs from a clone), else ``./results``."""
+    raw = os.environ.get(RESULTS_ENV_VAR, "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "results").is_dir() and (repo / "snnlib").is_dir():
+        return repo / "results"
+    return Path.cwd() / "results"
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages a result depends on, and the git commit when run from a clone."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    from .. import __version__
+
+    out = {"snnlib": __version__, "python": platform.python_version(), "torch": torch.__version__}
+    for dist in ("spikingjelly", "numpy", "tonic", "torchvision", "mnist1d", "scikit-learn"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "-"
+    try:
+        repo = Path(__file__).resolve().parents[2]
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True,
+                                timeout=10)
+        if commit.returncode == 0:
+            dirty = subprocess.run(["git", "status", "--porcelain", "--", "snnlib"], cwd=repo, capture_output=True,
+                                   text=True, timeout=10).stdout.strip()
+            out["git"] = commit.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
+
+
+def _device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        n = torch.cuda.device_count()
+        return f"cuda ({torch.cuda.get_device_name(0)}{f' x {n}' if n > 1 else ''})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return None if math.isnan(obj) else obj
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
+              out_dir: Optional[os.PathLike | str] = None, write: bool = True) -> dict[str, Any]:
+    """Run experiment ``name`` at ``scale`` (default: the current scale) and write its JSON.
+
+    Returns the record that is written to ``out_dir / f"{name}-{scale}.json"`` (default
+    :func:`results_dir`).  Under ``torchrun`` only the first process writes.
+    """
+    exp = get(name)
+    scale_name = config.scale() if scale is None else scale
+    if scale_name not in config.SCALES:
+        raise ValueError(f"scale={scale!r}; expected one of {', '.join(config.SCALES)}")
+    t0 = time.perf_counter()
+    out = exp.run(scale_name, seed=seed, progress=progress)
+    wall = time.perf_counter() - t0
+    record: dict[str, Any] = {
+        "name": exp.name,
+        "chapter": exp.chapter,
+        "title": exp.title,
+        "scale": scale_name,
+        "comparison": COMPARISONS[scale_name],
+        "dataset": out["dataset"],
+        "seed": seed,
+        "device": _device(),
+        "versions": versions(),
+        "config": out["config"],
+        "metrics": out["metrics"],
+        "rows": out["rows"],
+        "wall_s": round(wall, 2),
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "command": f"python -m snnlib reproduce {exp.name} --scale {scale_name}",
+    }
+    if exp.claim is not None:
+        holds, measured = exp.claim.check(out["metrics"])
+        record["claim"] = {"text": exp.claim.text, "paper_keys": list(exp.claim.paper_keys), "holds": bool(holds),
+                           "measured": measured}
+    record = _clean(record)
+    from ..train import is_main_process
+
+    if write and is_main_process():
+        folder = Path(out_dir) if out_dir is not None else results_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{exp.name}-{scale_name}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+        tmp.replace(path)
+        record["path"] = str(path)
+    return record

@@ -1,0 +1,175 @@
+"""Reproductions: the experiment registry, `python -m snnlib reproduce / results`, the paper registry and
+the scoreboard page."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from snnlib import __main__ as cli
+from snnlib import experiments, registry, results
+from snnlib.experiments import psn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_reproduce_writes_json_and_results_prints_the_table(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SNNLIB_DATA", str(tmp_path / "data"))
+    assert cli.main(["reproduce", "foundations-mlp", "--scale", "ci", "--out", str(tmp_path), "--quiet"]) == 0
+    rec = json.loads((tmp_path / "foundations-mlp-ci.json").read_text())
+    assert {"config", "versions", "seed", "device", "metrics", "wall_s", "dataset", "scale", "claim"} <= set(rec)
+    assert rec["scale"] == "ci" and rec["dataset"] == "digits-rows" and rec["seed"] == 0
+    assert rec["versions"]["torch"] == torch.__version__
+    assert rec["metrics"]["final_test_acc"] >= 0.9 and rec["claim"]["holds"]
+    assert "wrote" in capsys.readouterr().out
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-m", "snnlib", "results", "--dir", str(tmp_path)], capture_output=True,
+                         text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("foundations-mlp"))
+    assert "ci" in line.split() and "digits-rows" in line and "book's check" in line
+    assert re.search(r"\d+\.\d\d%", line)
+    assert "claim HOLDS" in out.stdout
+
+
+def test_unknown_experiment_lists_the_valid_names(capsys):
+    assert cli.main(["reproduce", "psn-speed", "--scale", "ci"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown experiment 'psn-speed'" in err and "foundations-mlp" in err and "psn-neurons" in err
+    with pytest.raises(ValueError, match="valid names: foundations-mlp, psn-neurons, psn-order"):
+        experiments.get("nope")
+
+
+def _fake(name, scale, dataset, rows, chapter="psn"):
+    return {"name": name, "chapter": chapter, "scale": scale, "dataset": dataset, "rows": rows,
+            "comparison": experiments.COMPARISONS[scale], "claim": {"text": "a claim", "paper_keys": ["x"],
+                                                                   "holds": False, "measured": "m"}}
+
+
+def test_rows_name_dataset_and_scale_and_never_compare_ci_with_the_paper(tmp_path):
+    row = {"label": "PSN", "metric": "max test accuracy", "measured": 55.5, "unit": "%",
+           "paper_key": "psn/scifar10/psn"}
+    for scale, ds in (("ci", "digits-pixels"), ("gpu", "scifar10"), ("full", "scifar10")):
+        (tmp_path / f"psn-neurons-{scale}.json").write_text(json.dumps(_fake("psn-neurons", scale, ds, [row])))
+    unverified = {"label": "MS-ResNet482", "metric": "test accuracy", "measured": 90.0, "unit": "%",
+                  "paper_key": "ms_resnet/cifar10/ms_resnet482"}
+    (tmp_path / "ms-depth-full.json").write_text(json.dumps(_fake("ms-depth", "full", "cifar10", [unverified],
+                                                                  "ms_resnet")))
+    rows = results.comparison_rows(results.load_results(tmp_path))
+    assert [(r["experiment"], r["scale"]) for r in rows] == [
+        ("psn-neurons", "ci"), ("psn-neurons", "gpu"), ("psn-neurons", "full"), ("ms-depth", "full")]
+    ci, gpu, full, ms = rows
+    assert ci["dataset"] == "digits-pixels" and ci["paper_dataset"] == "Sequential CIFAR-10"
+    assert ci["comparison"].startswith("claim check") and "not comparable" in ci["comparison"]
+    assert gpu["comparison"] == "same dataset, shorter training" and full["comparison"] == "paper's setting"
+    assert ci["paper"] == "88.45%" and ci["measured"] == "55.50%"
+    assert ms["paper"] == "91.9% (unverified)" and ms["status"] == "unverified"
+    text = results.table(results.load_results(tmp_path))
+    assert "digits-pixels" in text and "claim DOES NOT HOLD" in text
+    md = results.scoreboard_markdown(tmp_path)
+    assert md.startswith("# Reproduction scoreboard") and "## Claims checked" in md
+    assert "| `psn-neurons` | ci | digits-pixels | PSN | 55.50% | 88.45% | Sequential CIFAR-10 |" in md
+    assert "91.9% (unverified)" in md
+
+
+def test_a_file_that_is_not_a_result_is_named(tmp_path):
+    (tmp_path / "notes.json").write_text("{}")
+    with pytest.raises(ValueError, match="notes.json is not a result"):
+        results.load_results(tmp_path)
+
+
+def test_scoreboard_renders_from_the_repository_results():
+    md = results.scoreboard_markdown()
+    assert "## The papers' headline numbers" in md
+    for info in registry.PAPERS.values():
+        assert info["cite"] in md
+    assert md.count("| verified |") + md.count("| secondary |") + md.count("| unverified |") == len(registry.REGISTRY)
+
+
+def test_registry_entries_are_complete_and_marked():
+    for n in registry.REGISTRY.values():
+        assert n.status in registry.STATUSES and n.source and n.dataset and n.metric
+        shown = registry.format_value(n)
+        assert shown.endswith(f"({n.status})") == (n.status != "verified"), n.key
+    assert registry.get("psn/scifar10/psn").value == 88.45
+    assert registry.format_value(registry.get("psn/scifar10/lif")) == "81.50%"
+    assert registry.get("psu/shd/rpsu").status == "secondary"
+    with pytest.raises(KeyError, match="psn/scifar10/psn"):
+        registry.get("psn/scifar10/psm")
+
+
+def test_registry_matches_the_papers_digest():
+    digest = ROOT.parent / "shared" / "papers.md"
+    if not digest.is_file():
+        pytest.skip("shared/papers.md is not beside the repository")
+    text = digest.read_text()
+    for ds, label in (("scifar10", "Sequential CIFAR-10 (T=32)"), ("scifar100", "Sequential CIFAR-100 (T=32)")):
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"| {label}"))
+        values = [float(v) for v in line.strip("|").split("|")[1:]]
+        keys = ["psn", "masked_psn_k32", "sliding_psn_k32", "glif", "klif", "plif", "lif", "lif_no_reset"]
+        assert [registry.get(f"psn/{ds}/{k}").value for k in keys] == values
+    for kind, name in (("masked_psn", "masked PSN"), ("sliding_psn", "sliding PSN")):
+        m = re.search(name + r": k=1 ([\d.]+), k=2 ([\d.]+), k=3 ([\d.]+), k=4 ([\d.]+)", text)
+        assert [registry.get(f"psn/scifar100/order/{kind}/k{k}").value for k in range(1, 5)] == \
+            [float(v) for v in m.groups()]
+    for key, needle in (("spikformer/imagenet", "74.81%"), ("ms_resnet/imagenet/ms_resnet104", "76.02%"),
+                        ("psu/shd/rpsu", "92.49%"), ("spikformer_v2/imagenet/8layer", "80.38%")):
+        assert needle in text and registry.format_value(registry.get(key), mark=False) == needle
+
+
+def test_every_paper_key_an_experiment_can_write_exists():
+    for name in experiments.names():
+        claim = experiments.get(name).claim
+        for key in claim.paper_keys:
+            registry.get(key)
+    for ds in ("digits-pixels", "scifar10", "scifar100"):
+        for kind in psn.NEURONS:
+            registry.get(psn.paper_key(kind, ds))
+
+
+def _tiny(scale):
+    return {"dataset": "digits-pixels" if scale == "ci" else "scifar10", "T": 64 if
+            scale == "ci" else 32, "hidden": 8, "layers": 1, "channels": 8, "epochs": 1, "batch_size": 64 if
+            scale == "ci" else 4, "k": 4, "orders": [1, 2], "order_kinds": ["masked_psn", "sliding_psn"]}
+
+
+def test_psn_experiments_run_end_to_end_on_tiny_settings(monkeypatch, tmp_path):
+    monkeypatch.setattr(psn, "settings", _tiny)
+    rec = experiments.reproduce("psn-neurons", "ci", progress=False, out_dir=tmp_path)
+    assert set(rec["metrics"]) == set(psn.NEURONS) and isinstance(rec["claim"]["holds"], bool)
+    assert [r["paper_key"] for r in rec["rows"]][0] == "psn/scifar10/psn"
+    rec = experiments.reproduce("psn-order", "ci", progress=False, out_dir=tmp_path)
+    assert set(rec["metrics"]["sliding_psn"]) == {"1", "2"}
+    assert (tmp_path / "psn-order-ci.json").is_file()
+
+
+def test_psn_experiment_at_gpu_scale_uses_the_papers_network_on_sequential_cifar(monkeypatch, tmp_path):
+    pytest.importorskip("torchvision")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_data_real import write_cifar
+
+    write_cifar(tmp_path / "data", 10, per_batch=4)
+    monkeypatch.setenv("SNNLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(psn, "settings", _tiny)
+    rec = experiments.reproduce("psn-neurons", "gpu", progress=False, out_dir=tmp_path)
+    assert rec["dataset"] == "scifar10" and rec["comparison"] == "same dataset, shorter training"
+    assert rec["rows"][2]["paper_key"] == "psn/scifar10/sliding_psn_k32"
+
+
+@pytest.mark.parametrize("kind", psn.NEURONS)
+def test_scifar_network_shapes(kind):
+    net = psn.SCIFARNet(kind, classes=10, channels=8, T=32, k=4)
+    x = torch.randn(32, 2, 3, 32)
+    out = net(x)
+    assert out.shape == (32, 2, 10)
+    out.mean().backward()
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert len(convs) == 6 and all(c.bias is None for c in convs)
+    assert net.fc[0].layer[1].in_features == 8 * 8 and net.fc[0].layer[1].out_features == 16
