@@ -18,10 +18,13 @@ Because there is no reset, :math:`u = W x` with a fixed lower-triangular Toeplit
   :math:`2T`.  Every stage is a *linear* convolution truncated to :math:`T` samples, so nothing wraps
   around, whatever T and ``alpha`` (the official ParaLIF code multiplies three length-2T FFTs, whose
   circular product aliases at short T);
-* ``scan``: the blocked scan.  Time is cut into chunks of C steps.  (1) each chunk's own end value
-  :math:`e_k = \sum_i c\,\beta^{C-1-i} x_{k,i}` (one small matrix-vector product); (2) the carries
-  :math:`c_k = \beta^C c_{k-1} + e_{k-1}`, a loop over T/C chunks; (3) all chunks advance together,
-  C steps, each step one ``lerp`` over every chunk at once.  Work is O(T), Python steps O(C + T/C);
+* ``scan``: the chunked scan.  Time is cut into T/C chunks of C steps.  For a scalar beta (C = 16):
+  (1) every chunk from a zero start, all at once, by one batched product with the C x C decay matrix
+  :math:`L[i, j] = c\,\beta^{i-j}`; (2) the state carried into each chunk,
+  :math:`h_k = \beta^C h_{k-1} + e_{k-1}` with :math:`e_k` the chunk's last value, a loop over small
+  ``[N, *]`` vectors; (3) one pass adds :math:`\beta^{i+1} h_k` to row i of chunk k.  For a beta per
+  neuron (C = 8) no single matrix serves every neuron, so (1) and (3) become C-step loops that advance
+  all chunks together.  Work O(T C); few multi-threaded operations, which matters on a shared machine;
 * ``auto``: a fixed rule, see :func:`auto_method`.  It never times anything.
 
 Gradients.  The map is linear in :math:`x`, so the backward pass is the same recurrence run backwards

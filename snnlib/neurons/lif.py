@@ -31,7 +31,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
-from .surrogate import check_surrogate, check_time_first, default_surrogate, surrogate_grad
+from .surrogate import check_surrogate, check_time_first, default_surrogate, surrogate_grad_
 
 __all__ = ["LIF", "lif_multi_step"]
 
@@ -45,23 +45,30 @@ def _charge(x: torch.Tensor, v: torch.Tensor, tau: float, decay_input: bool, v_r
 class _LIFMultiStep(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_seq, tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function, store_v):
+        # spikingjelly's arithmetic, op for op (so that potentials agree to the last bit), written into
+        # preallocated outputs: a handful of [N, *] operations per step
         v_rest = 0.0 if v_reset is None else v_reset
-        h_seq = torch.empty_like(x_seq)
-        spike_seq = torch.empty_like(x_seq)
-        v_seq = torch.empty_like(x_seq) if store_v else None
-        v = torch.full_like(x_seq[0], v_rest)
+        h_seq = torch.empty_like(x_seq, memory_format=torch.contiguous_format)
+        spike_seq = torch.empty_like(h_seq)
+        v_seq = torch.empty_like(h_seq) if store_v else None
+        v = torch.full_like(h_seq[0], v_rest)
         for t in range(x_seq.shape[0]):
-            h = _charge(x_seq[t], v, tau, decay_input, v_rest)
-            h_seq[t] = h
-            fired = h >= v_threshold  # = heaviside(h - v_threshold), as spikingjelly
-            spike_seq[t] = fired
-            if v_reset is None:
-                v = h - spike_seq[t] * v_threshold
-            else:
-                v = torch.where(fired, v_reset, h)
+            d = v if v_rest == 0.0 else v - v_rest
+            if decay_input:  # v + (x - (v - v_rest)) / tau
+                torch.add(v, torch.sub(x_seq[t], d).div_(tau), out=h_seq[t])
+            else:  # v - (v - v_rest) / tau + x
+                torch.add(torch.sub(v, d / tau), x_seq[t], out=h_seq[t])
+            h, s = h_seq[t], spike_seq[t]
+            torch.ge(h, v_threshold, out=s)  # heaviside(h - v_threshold)
+            if v_reset is None:  # h - s * v_threshold
+                v = torch.sub(h, s, alpha=v_threshold)
+            else:  # s * v_reset + (1 - s) * h, exactly, for s in {0, 1}
+                v = torch.addcmul(h, s, h, value=-1.0)
+                if v_reset != 0.0:
+                    v.add_(s, alpha=v_reset)
             if store_v:
                 v_seq[t] = v
-        ctx.save_for_backward(h_seq)
+        ctx.save_for_backward(h_seq, spike_seq)
         ctx.cfg = (tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function)
         ctx.mark_non_differentiable(h_seq)
         if store_v:
@@ -70,23 +77,22 @@ class _LIFMultiStep(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_spike, _grad_h, _grad_v):
-        (h_seq,) = ctx.saved_tensors
+        h_seq, spike_seq = ctx.saved_tensors
         tau, decay_input, v_threshold, v_reset, detach_reset, surrogate_function = ctx.cfg
         if grad_spike is None:
             return (None,) * 8
-        sg = surrogate_grad(surrogate_function, h_seq - v_threshold)
-        # dV[t]/dH[t], through the reset
+        sg = surrogate_grad_(surrogate_function, torch.sub(h_seq, v_threshold))
+        # dV[t]/dH[t] through the reset, times dH[t+1]/dV[t] = 1 - 1/tau
         if v_reset is None:
-            dv_dh = torch.ones_like(h_seq) if detach_reset else 1 - v_threshold * sg
-        else:
-            dv_dh = 1 - (h_seq >= v_threshold).to(h_seq.dtype)
-            if not detach_reset:
-                dv_dh = dv_dh + (v_reset - h_seq) * sg
-        carry_gain = dv_dh.mul_(1 - 1 / tau)  # dH[t+1]/dH[t] = (1 - 1/tau) dV[t]/dH[t]
-        grad_h = grad_spike * sg
+            carry_gain = torch.ones_like(h_seq) if detach_reset else torch.mul(sg, -v_threshold).add_(1)
+        else:  # (1 - S) + (v_reset - H) sigma'
+            carry_gain = torch.ones_like(h_seq) if detach_reset else torch.sub(v_reset, h_seq).mul_(sg).add_(1)
+            carry_gain.sub_(spike_seq)
+        carry_gain.mul_(1 - 1 / tau)
+        grad_h = sg.mul_(grad_spike)  # dL/dS sigma', then the adjoint recurrence in place
         for t in range(h_seq.shape[0] - 2, -1, -1):
             torch.addcmul(grad_h[t], grad_h[t + 1], carry_gain[t], out=grad_h[t])
-        grad_x = grad_h / tau if decay_input else grad_h
+        grad_x = grad_h.div_(tau) if decay_input else grad_h
         return grad_x, None, None, None, None, None, None, None
 
 

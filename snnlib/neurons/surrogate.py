@@ -47,15 +47,21 @@ def check_surrogate(surrogate_function: Callable[[torch.Tensor], torch.Tensor]) 
 def surrogate_grad(
     surrogate_function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor
 ) -> torch.Tensor:
-    r"""The surrogate derivative :math:`\sigma'(x)`, elementwise, without touching ``x``'s graph.
+    r"""The surrogate derivative :math:`\sigma'(x)`, elementwise, as a new tensor (``x`` untouched).
 
-    For spikingjelly's ``ATan`` the closed form is used (the same arithmetic as spikingjelly's
-    ``atan_backward``); any other surrogate is differentiated by autograd on a detached copy of ``x``.
+    For ATan (spikingjelly's or snnlib's) the closed form is used, with spikingjelly's arithmetic; any
+    other surrogate is differentiated by autograd on a detached copy of ``x``.
     """
+    return surrogate_grad_(surrogate_function, x.detach().clone())
+
+
+def surrogate_grad_(surrogate_function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """:func:`surrogate_grad` that may overwrite ``x`` (a temporary) with the result, to save memory."""
     if type(surrogate_function) in (sj_surrogate.ATan, ATan):
         a = surrogate_function.alpha / 2
-        ax = math.pi * a * x
-        return a / (1 + ax * ax)
+        x.mul_(math.pi * a)  # ax = pi a x;  a / (1 + ax * ax)
+        x.mul_(x).add_(1)
+        return torch.div(torch.tensor(a, dtype=x.dtype, device=x.device), x, out=x)
     with torch.enable_grad():
         z = x.detach().requires_grad_(True)
         y = surrogate_function(z)
