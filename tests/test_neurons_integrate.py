@@ -127,6 +127,8 @@ def test_backward_saves_only_the_input():
     u = leaky_integrate(x, beta, alpha=0.5, method="scan")
     saved = [t for t in u.grad_fn.saved_tensors if t is not None]
     assert [t.shape for t in saved] == [x.shape, beta.shape]
+    u = leaky_integrate(x, 0.8, alpha=0.5, method="scan")  # no coefficient gradient: nothing at all
+    assert all(t is None for t in u.grad_fn.saved_tensors)
 
 
 def test_auto_is_a_fixed_rule():

@@ -349,19 +349,21 @@ class _LeakyIntegrate(torch.autograd.Function):
         else:
             i_seq = _scan1(x, a, False, False, method)
             u = _scan1(i_seq, b, scale_input, False, method, out=i_seq if in_place else None)
+        coef_grad = any(ctx.needs_input_grad[1:3])  # x is read back only for the gradients of beta, alpha
         ctx.save_for_backward(
-            x,
+            x if coef_grad else None,
             beta if isinstance(beta, torch.Tensor) else None,
             alpha if isinstance(alpha, torch.Tensor) else None,
         )
-        ctx.coefs = (beta, alpha)
+        ctx.floats = tuple(None if isinstance(v, torch.Tensor) else v for v in (beta, alpha))
         ctx.cfg = (scale_input, method)
         return u
 
     @staticmethod
     def backward(ctx, g):
-        x, _, _ = ctx.saved_tensors
-        beta, alpha = ctx.coefs
+        x, beta_t, alpha_t = ctx.saved_tensors
+        beta = ctx.floats[0] if beta_t is None else beta_t
+        alpha = ctx.floats[1] if alpha_t is None else alpha_t
         scale_input, method = ctx.cfg
         b, a = _as_coef(beta), _as_coef(alpha)
         need_x, need_b, need_a = ctx.needs_input_grad[:3]
