@@ -229,18 +229,18 @@ def evaluate(model: nn.Module, loader: DataLoader, *, device: Optional[torch.dev
     return {"loss": loss_sum / max(n, 1), "acc": hits / max(n, 1), "rate": spikes / count if count else math.nan}
 
 
-def _bar(iterable, live: bool, **kwargs):
-    """A live tqdm bar (:func:`snnlib.utils.progress`), or a plain disabled ``tqdm.std`` one.
+def _bar(live: bool, **kwargs):
+    """A tqdm bar that is advanced by hand (``update``): live (:func:`snnlib.utils.progress`) or disabled.
 
-    The disabled bar is always the same class: on CPU the numbers of a run were seen to depend (at float
-    rounding) on which tqdm class wrapped the loader, so the static build, ``progress=False`` and the
-    command line all use this one and print identical results.
+    The bar never wraps the DataLoader: some tqdm classes call ``iter()`` on what they wrap when they are
+    made, which draws the loader's shuffling seed once more and changes the data order.  Advanced by hand,
+    a run gives the same numbers with live bars, on the static build and with ``progress=False``.
     """
     if live:
-        return utils.progress(iterable, **kwargs)
+        return utils.progress(None, **kwargs)
     from tqdm.std import tqdm
 
-    return tqdm(iterable, disable=True, **kwargs)
+    return tqdm(disable=True, **kwargs)
 
 
 def _say(line: str, bar) -> None:
@@ -352,7 +352,7 @@ def fit(
     monitor = FiringRateMonitor(model)
     static = utils.is_static_build()
     bars = progress and main and not static
-    epoch_bar = _bar(range(start_epoch, epochs), bars, desc=desc, total=epochs, initial=start_epoch, leave=True)
+    epoch_bar = _bar(bars, desc=desc, total=epochs, initial=start_epoch, leave=True)
     t_start = time.perf_counter()
     last_epoch_s = 0.0
     # Subnormal floats (tiny optimizer moments and surrogate gradients late in training) slow CPU arithmetic
@@ -360,7 +360,7 @@ def fit(
     flush = device.type == "cpu" and torch.set_flush_denormal(True)
     try:
         monitor.__enter__()
-        for epoch in epoch_bar:
+        for epoch in range(start_epoch, epochs):
             elapsed = elapsed_before + time.perf_counter() - t_start
             if time_budget_s is not None and epoch > start_epoch and elapsed + last_epoch_s > time_budget_s:
                 history.meta["stopped"] = f"time budget of {time_budget_s:g} s after {epoch} epochs"
@@ -375,8 +375,12 @@ def fit(
             net.train()
             monitor.reset()
             loss_sum = hits = n = 0.0
-            batch_bar = _bar(train_loader, bars, desc=f"epoch {epoch + 1}/{epochs}", leave=False)
-            for x, y in batch_bar:
+            try:
+                n_batches: Optional[int] = len(train_loader)
+            except TypeError:  # an iterable-style dataset
+                n_batches = None
+            batch_bar = _bar(bars, desc=f"epoch {epoch + 1}/{epochs}", total=n_batches, leave=False)
+            for x, y in train_loader:
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -393,6 +397,8 @@ def fit(
                 if bars:
                     batch_bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{hits / n:.3f}",
                                           rate=f"{monitor.rate:.3f}", refresh=False)
+                    batch_bar.update(1)
+            batch_bar.close()
             spikes = sum(float(v) for v in monitor.spikes.values())
             count = float(sum(monitor.counts.values()))
             loss_sum, hits, n, spikes, count = _all_sum([loss_sum, hits, n, spikes, count], device)
@@ -419,7 +425,8 @@ def fit(
             if progress and main:
                 line = _summary(desc, record, epochs)
                 if bars:
-                    epoch_bar.set_postfix_str(line.split(": ", 1)[1], refresh=True)
+                    epoch_bar.set_postfix_str(line.split(": ", 1)[1], refresh=False)
+                    epoch_bar.update(1)
                 else:
                     print(line, flush=True)
             if on_epoch_end is not None:

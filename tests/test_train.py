@@ -43,8 +43,8 @@ def run(epochs=3, seed=0, **kw) -> tuple[History, nn.Module]:
     seed_everything(seed)
     model = SpikingMLP()
     train, test = tiny_loaders(seed)
-    kw = {"lr": 1e-2, **kw}
-    return fit(model, train, test, epochs=epochs, seed=seed, progress=False, **kw), model
+    kw = {"lr": 1e-2, "progress": False, **kw}
+    return fit(model, train, test, epochs=epochs, seed=seed, **kw), model
 
 
 def strip_times(h: History) -> list[dict]:
@@ -154,3 +154,12 @@ def test_model_output_shape_is_checked():
 
     with pytest.raises(ValueError, match=r"shape \(1,\).*\[N, classes\] or \[T, N, classes\]"):
         fit(Bad(), train, epochs=1, progress=False)
+
+
+def test_progress_display_does_not_change_the_numbers(monkeypatch):
+    monkeypatch.delenv("SNNLIB_STATIC", raising=False)
+    quiet, _ = run(epochs=2)
+    live, _ = run(epochs=2, progress=True)  # live tqdm bars (they must not touch the loader)
+    monkeypatch.setenv("SNNLIB_STATIC", "1")
+    static, _ = run(epochs=2, progress=True)  # one printed line per epoch
+    assert strip_times(quiet) == strip_times(live) == strip_times(static)
