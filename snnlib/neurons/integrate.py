@@ -185,37 +185,21 @@ def _scan_slab(x, w, scaled, reverse, out):
     rest = x.shape[1:]
     xv = x[a : a + T0].view(n, C, *rest)
     ov = out[a : a + T0].view(n, C, *rest)
-    c = (1 - w) if scaled else 1.0
     inner = range(C - 1, -1, -1) if reverse else range(C)
-    # (1) each chunk's end value from a zero start
-    if isinstance(w, float):
-        expo = torch.arange(C, dtype=x.dtype, device=x.device)
-        if not reverse:
-            expo = expo.flip(0)
-        p = _flush(torch.pow(w, expo))
-        if scaled:
-            p = p * c
-        e = torch.matmul(p, xv.reshape(n, C, -1)).view(n, *rest)
-    else:
-        e = torch.empty((n, *rest), dtype=x.dtype, device=x.device)
-        it = iter(inner)
-        _first(xv[:, next(it)], w, scaled, e)
-        for i in it:
-            _step(xv[:, i], e, w, scaled, e)
-    # (2) carries into each chunk
-    wC = w**C
-    if isinstance(wC, float):
-        wC = 0.0 if wC < _tiny(x.dtype) else wC
-    else:
-        wC = _flush(wC)
+    # (1) each chunk's end value from a zero start: C steps over all chunks at once
+    e = torch.empty((n, *rest), dtype=x.dtype, device=x.device)
+    it = iter(inner)
+    _first(xv[:, next(it)], w, scaled, e)
+    for i in it:
+        _step(xv[:, i], e, w, scaled, e)
+    # (2) carries into each chunk, a loop over [N, *] vectors
+    wC = _flush(w**C)
     carry = torch.empty_like(e)
     chunks = range(n - 1, -1, -1) if reverse else range(n)
     k_prev = None
     for k in chunks:
         if k_prev is None:
             carry[k].zero_()
-        elif isinstance(wC, float):
-            torch.add(e[k_prev], carry[k_prev], alpha=wC, out=carry[k])
         else:
             torch.addcmul(e[k_prev], carry[k_prev], wC, out=carry[k])
         k_prev = k
