@@ -188,14 +188,23 @@ def scoreboard_markdown(folder: Optional[os.PathLike | str] = None) -> str:
             f"`{r['_file']}` ({r.get('device', '?')}, {r.get('wall_s', '?')} s, seed {r.get('seed', '?')}, "
             f"snnlib {r.get('versions', {}).get('git', r.get('versions', {}).get('snnlib', '?'))})" for r in results) + "."]
     parts += ["", "## The papers' headline numbers", ""]
-    measured_keys = {r.get("paper_key") for rec in results for r in rec["rows"]}
+    scales_of: dict[str, list[str]] = {}
+    for rec in results:
+        for r in rec["rows"]:
+            if r.get("paper_key") and rec["scale"] not in scales_of.setdefault(r["paper_key"], []):
+                scales_of[r["paper_key"]].append(rec["scale"])
+
+    def measured_at(key: str) -> str:
+        scales = scales_of.get(key, [])
+        return ", ".join(f"{s} (claim check)" if s == "ci" else s for s in scales) or "-"
+
     for paper, info in registry.PAPERS.items():
         nums = registry.by_paper(paper)
         if not nums:
             continue
         parts += [f"### {info['cite']}", ""]
-        parts.append(_md_table(["What", "Value", "Metric", "Dataset", "Setting", "Source", "Status", "Measured here"],
+        parts.append(_md_table(["What", "Value", "Metric", "Dataset", "Setting", "Source", "Status", "Run here at"],
                                [[n.what, registry.format_value(n, mark=False), n.metric, n.dataset, n.setting or "-",
-                                 n.source, n.status, "yes" if n.key in measured_keys else "-"] for n in nums]))
+                                 n.source, n.status, measured_at(n.key)] for n in nums]))
         parts.append("")
     return "\n".join(parts).rstrip() + "\n"
