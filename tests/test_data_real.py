@@ -220,6 +220,22 @@ def test_sequential_cifar_feeds_columns(root):
     assert torch.allclose(yt.sum(1), torch.ones(4))
 
 
+def test_real_datasets_pickle_for_spawned_workers(root):
+    write_shd(root, "train")
+    write_shd(root, "test", n=3, seed=1)
+    write_nmnist(root, "Train")
+    write_nmnist(root, "Test", seed=1)
+    for name, opts in (("shd", {"T": 5}), ("nmnist", {"T": 3})):
+        train, _ = D.datasets(name, **opts)
+        clone = pickle.loads(pickle.dumps(train))
+        assert torch.equal(clone[1][0], train[1][0]) and clone[1][1] == train[1][1]
+    if __import__("importlib").util.find_spec("torchvision") is not None:
+        write_cifar(root, 10)
+        train, _ = D.datasets("scifar10")
+        clone = pickle.loads(pickle.dumps(train))
+        assert len(clone) == len(train) and type(clone).__name__ == "CIFAR10"
+
+
 @pytest.mark.parametrize("name, message", [
     ("shd", r"SHD was not found.*shd_train\.h5.*zenkelab.*download=True.*SNNLIB_DATA"),
     ("nmnist", r"N-MNIST was not found.*Train/<digit 0-9>/<sample>\.bin.*download=True"),

@@ -118,23 +118,79 @@ def _downsample(sensor_size: tuple[int, int, int], size: Optional[int]):
     return Downsample(spatial_factor=factor), (size, int(round(sensor_size[1] * factor)), sensor_size[2])
 
 
-def _tonic_offline(base: type, present: Callable[[object], bool], error: Callable[[object], Exception]) -> type:
-    """A subclass of a tonic dataset, with the same name (tonic stores data under ``root/<ClassName>``),
-    that counts the dataset as present when ``present(self)`` and raises ``error(self)`` instead of
-    downloading."""
-
-    def _check_exists(self) -> bool:
-        return present(self)
-
-    def download(self) -> None:
-        raise error(self)
-
-    return type(base.__name__, (base,), {"_check_exists": _check_exists, "download": download,
-                                         "__module__": __name__})
-
-
 def _has(folder: Path, pattern: str) -> bool:
     return folder.is_dir() and next(folder.glob(pattern), None) is not None
+
+
+# How each tonic dataset counts as present, and what to say when it is not: (present, expected, source, hint).
+def _shd_present(self) -> bool:
+    return (Path(self.location_on_system) / self.data_filename).is_file()
+
+
+def _nmnist_present(self) -> bool:
+    return _has(Path(self.location_on_system) / self.folder_name, "*/*.bin")
+
+
+def _gesture_present(self) -> bool:
+    return _has(Path(self.location_on_system) / self.folder_name, "*/*.npy")
+
+
+_TONIC = {
+    "SHD": ("SHD", _shd_present,
+            lambda loc, self: f"{loc}/shd_train.h5 and {loc}/shd_test.h5 (this load wanted {self.data_filename})",
+            "https://zenkelab.org/datasets/shd_train.h5.zip and shd_test.h5.zip",
+            "Unzip both there, or pass download=True to fetch them with tonic."),
+    "NMNIST": ("N-MNIST", _nmnist_present,
+               lambda loc, self: f"{loc}/{self.folder_name}/<digit 0-9>/<sample>.bin",
+               "https://www.garrickorchard.com/datasets/n-mnist (Train.zip, Test.zip)",
+               "Unzip them there, or pass download=True to fetch them with tonic."),
+    "DVSGesture": ("DVS128 Gesture", _gesture_present,
+                   lambda loc, self: f"{loc}/{self.folder_name}/user<NN>_<lighting>/<label>.npy",
+                   "tonic's preprocessed release, ibmGestureTrain.tar.gz and ibmGestureTest.tar.gz (figshare files "
+                   "38022171 and 38020584); the raw AEDAT release of IBM needs a manual download and tonic's "
+                   "preprocessing",
+                   "Extract both archives there, or pass download=True to fetch them with tonic."),
+}
+
+
+def _tonic_check_exists(self) -> bool:
+    return _TONIC[type(self).__name__][1](self)
+
+
+def _tonic_missing(self) -> None:
+    title, _, expected, source, hint = _TONIC[type(self).__name__]
+    loc = Path(self.location_on_system)
+    raise _missing(title, loc, expected(loc, self), source, hint)
+
+
+_CLASSES: dict[str, type] = {}
+
+
+def _offline_class(name: str) -> type:
+    """tonic's (or torchvision's) dataset class ``name`` with the presence check of this module and no
+    download: same name, so tonic stores data under ``root/<name>`` as usual, and a module attribute, so
+    that its instances pickle (DataLoader workers that spawn)."""
+    if name not in _CLASSES:
+        if name in _TONIC:
+            import tonic.datasets
+
+            base = getattr(tonic.datasets, name)
+            attrs = {"_check_exists": _tonic_check_exists, "download": _tonic_missing}
+        elif name in ("CIFAR10", "CIFAR100"):
+            import torchvision.datasets as tvd
+
+            base = getattr(tvd, name)
+            attrs = {"_check_integrity": _cifar_check_integrity, "meta": {**base.meta, "md5": None}}
+        else:
+            raise AttributeError(name)
+        _CLASSES[name] = type(name, (base,), {**attrs, "__module__": __name__, "__qualname__": name})
+    return _CLASSES[name]
+
+
+def __getattr__(name: str):  # PEP 562: SHD, NMNIST, DVSGesture, CIFAR10, CIFAR100 on first use
+    if name in _TONIC or name in ("CIFAR10", "CIFAR100"):
+        return _offline_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------------------- SHD
@@ -146,21 +202,9 @@ def shd(root: Path, train: bool = True, *, T: int = 100, download: bool = False)
     """
     import tonic.datasets
 
-    split = "train" if train else "test"
-    loc = Path(root) / "SHD"
-    if download:
-        ds = tonic.datasets.SHD(str(root), train=train)
-    else:
-        cls = _tonic_offline(
-            tonic.datasets.SHD,
-            lambda self: (Path(self.location_on_system) / self.data_filename).is_file(),
-            lambda self: _missing("SHD", loc, f"{loc}/shd_train.h5 and {loc}/shd_test.h5",
-                                  "https://zenkelab.org/datasets/shd_train.h5.zip and shd_test.h5.zip",
-                                  f"Unzip both there, or pass download=True to fetch them with tonic "
-                                  f"(this load wanted shd_{split}.h5)."),
-        )
-        ds = cls(str(root), train=train)
-    return FramesDataset(ds, tonic.datasets.SHD.sensor_size, T, n_classes=20, shape=(700,))
+    cls = tonic.datasets.SHD if download else _offline_class("SHD")
+    return FramesDataset(cls(str(root), train=train), tonic.datasets.SHD.sensor_size, T, n_classes=20,
+                         shape=(700,))
 
 
 # ---------------------------------------------------------------------------------------------- N-MNIST
@@ -173,19 +217,8 @@ def nmnist(root: Path, train: bool = True, *, T: int = 10, download: bool = Fals
     """
     import tonic.datasets
 
-    loc = Path(root) / "NMNIST"
-    folder = "Train" if train else "Test"
-    if download:
-        ds = tonic.datasets.NMNIST(str(root), train=train, first_saccade_only=first_saccade_only)
-    else:
-        cls = _tonic_offline(
-            tonic.datasets.NMNIST,
-            lambda self: _has(Path(self.location_on_system) / self.folder_name, "*/*.bin"),
-            lambda self: _missing("N-MNIST", loc, f"{loc}/{folder}/<digit 0-9>/<sample>.bin",
-                                  "https://www.garrickorchard.com/datasets/n-mnist (Train.zip, Test.zip)",
-                                  "Unzip them there, or pass download=True to fetch them with tonic."),
-        )
-        ds = cls(str(root), train=train, first_saccade_only=first_saccade_only)
+    cls = tonic.datasets.NMNIST if download else _offline_class("NMNIST")
+    ds = cls(str(root), train=train, first_saccade_only=first_saccade_only)
     return FramesDataset(ds, tonic.datasets.NMNIST.sensor_size, T, n_classes=10)
 
 
@@ -200,23 +233,9 @@ def dvs_gesture(root: Path, train: bool = True, *, T: int = 16, size: Optional[i
     """
     import tonic.datasets
 
-    loc = Path(root) / "DVSGesture"
-    folder = "ibmGestureTrain" if train else "ibmGestureTest"
-    if download:
-        ds = tonic.datasets.DVSGesture(str(root), train=train)
-    else:
-        cls = _tonic_offline(
-            tonic.datasets.DVSGesture,
-            lambda self: _has(Path(self.location_on_system) / self.folder_name, "*/*.npy"),
-            lambda self: _missing("DVS128 Gesture", loc, f"{loc}/{folder}/user<NN>_<lighting>/<label>.npy",
-                                  "tonic's preprocessed release, ibmGestureTrain.tar.gz and ibmGestureTest.tar.gz "
-                                  "(figshare files 38022171 and 38020584); the raw AEDAT release of IBM needs a "
-                                  "manual download and tonic's preprocessing",
-                                  "Extract both archives there, or pass download=True to fetch them with tonic."),
-        )
-        ds = cls(str(root), train=train)
+    cls = tonic.datasets.DVSGesture if download else _offline_class("DVSGesture")
     pre, sensor = _downsample(tonic.datasets.DVSGesture.sensor_size, size)
-    return FramesDataset(ds, sensor, T, n_classes=11, pre=pre)
+    return FramesDataset(cls(str(root), train=train), sensor, T, n_classes=11, pre=pre)
 
 
 # ------------------------------------------------------------------------------------------ CIFAR10-DVS
@@ -301,28 +320,28 @@ _CIFAR_STATS = {
 }
 
 
+def _cifar_check_integrity(self) -> bool:
+    """Present when this split's batches and the meta file are there (no md5: see the module docstring)."""
+    from torchvision.datasets.utils import check_integrity
+
+    files = [f for f, _ in (self.train_list if self.train else self.test_list)] + [self.meta["filename"]]
+    return all(check_integrity(os.path.join(self.root, self.base_folder, f)) for f in files)
+
+
 def _torchvision_cifar(n_classes: int, root: Path, train: bool, transform, download: bool):
     _require("torchvision", "vision")
     import torchvision.datasets as tvd
-    from torchvision.datasets.utils import check_integrity
 
     if n_classes not in (10, 100):
         raise ValueError(f"n_classes={n_classes!r}; expected 10 or 100")
     base = tvd.CIFAR10 if n_classes == 10 else tvd.CIFAR100
-
-    def _check_integrity(self) -> bool:
-        files = [f for f, _ in (self.train_list if self.train else self.test_list)] + [self.meta["filename"]]
-        return all(check_integrity(os.path.join(self.root, self.base_folder, f)) for f in files)
-
-    cls = type(base.__name__, (base,), {"_check_integrity": _check_integrity,
-                                        "meta": {**base.meta, "md5": None}, "__module__": __name__})
     folder = Path(root) / base.base_folder
     files = [f for f, _ in (base.train_list if train else base.test_list)] + [base.meta["filename"]]
     if not download and not all((folder / f).is_file() for f in files):
         raise _missing(f"CIFAR-{n_classes}", folder, f"{folder}/ with {', '.join(files)} (python pickle batches)",
                        base.url, "Extract the archive into the data root, or pass download=True to fetch it with "
                        "torchvision.")
-    return cls(str(root), train=train, transform=transform, download=download)
+    return _offline_class(base.__name__)(str(root), train=train, transform=transform, download=download)
 
 
 def cifar(root: Path, train: bool = True, *, n_classes: int = 10, augment: bool = True,
