@@ -362,7 +362,10 @@ def fit(
         monitor.__enter__()
         for epoch in range(start_epoch, epochs):
             elapsed = elapsed_before + time.perf_counter() - t_start
-            if time_budget_s is not None and epoch > start_epoch and elapsed + last_epoch_s > time_budget_s:
+            over = time_budget_s is not None and epoch > start_epoch and elapsed + last_epoch_s > time_budget_s
+            if world > 1:  # every process must take the same decision, or the others wait forever
+                over = _all_sum([float(over)], device)[0] > 0
+            if over:
                 history.meta["stopped"] = f"time budget of {time_budget_s:g} s after {epoch} epochs"
                 if progress and main:
                     _say(f"{desc}: stopping, the time budget of {time_budget_s:g} s would be exceeded", epoch_bar)
