@@ -157,10 +157,17 @@ def test_psn_experiment_at_gpu_scale_uses_the_papers_network_on_sequential_cifar
 
     write_cifar(tmp_path / "data", 10, per_batch=4)
     monkeypatch.setenv("SNNLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SNNLIB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(psn, "settings", _tiny)
     rec = experiments.reproduce("psn-neurons", "gpu", progress=False, out_dir=tmp_path)
     assert rec["dataset"] == "scifar10" and rec["comparison"] == "same dataset, shorter training"
     assert rec["rows"][2]["paper_key"] == "psn/scifar10/sliding_psn_k32"
+    assert len(list((tmp_path / "runs").glob("psn-scifar10-gpu/*/last.pt"))) == len(psn.NEURONS)
+    again = experiments.reproduce("psn-neurons", "gpu", progress=False, out_dir=tmp_path)  # resumes: no training
+    def no_time(m):
+        return {kind: {k: v for k, v in d.items() if k != "wall_s"} for kind, d in m.items()}
+
+    assert no_time(again["metrics"]) == no_time(rec["metrics"])
 
 
 @pytest.mark.parametrize("kind", psn.NEURONS)

@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional
 from .. import config
 
 __all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
-           "register", "versions"]
+           "runs_dir", "register", "versions"]
 
 RESULTS_ENV_VAR = "SNNLIB_RESULTS"
 #: the chapters, in book order (the modules of this package are named after them)
@@ -113,6 +113,13 @@ def results_dir() -> Path:
     if (repo / "results").is_dir() and (repo / "snnlib").is_dir():
         return repo / "results"
     return Path.cwd() / "results"
+
+
+def runs_dir() -> Path:
+    """Where long runs keep their checkpoints (to resume after an interruption): ``$SNNLIB_RUNS``, else
+    ``./runs`` (ignored by git)."""
+    raw = os.environ.get("SNNLIB_RUNS", "").strip()
+    return Path(raw).expanduser() if raw else Path.cwd() / "runs"
 
 
 def versions() -> dict[str, str]:

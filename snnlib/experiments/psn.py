@@ -28,7 +28,7 @@ import torch.nn as nn
 from .. import config, data, train
 from ..neurons import LIF, PSN, MaskedPSN, ResetFreeLIF, SlidingPSN
 from ..utils import seed_everything
-from . import Claim, Experiment, register
+from . import Claim, Experiment, register, runs_dir
 
 __all__ = ["NEURONS", "LABELS", "make_neuron", "lambda_schedule", "SequenceNet", "SCIFARNet", "settings",
            "train_neuron", "paper_key", "run_neurons", "run_order"]
@@ -165,9 +165,11 @@ def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Opt
         model = SCIFARNet(kind, classes, channels=s["channels"], T=s["T"], k=k)
     epochs = s["epochs"] if epochs is None else epochs
     label = LABELS[kind] + (f" k={k}" if k is not None and kind != "psn" else "")
+    # gpu and full runs take hours: a checkpoint per epoch lets a rerun of the same command resume
+    ckpt = None if scale == "ci" else runs_dir() / f"psn-{name}-{scale}" / f"{kind}-k{k}-seed{seed}-e{epochs}"
     return train.fit(model, train_loader, test_loader, epochs=epochs, label_smoothing=0.1, seed=seed,
                      on_epoch_start=lambda_schedule(epochs) if kind == "masked_psn" else None,
-                     progress=progress, desc=label, **_recipe(kind))
+                     progress=progress, desc=label, checkpoint_dir=ckpt, **_recipe(kind))
 
 
 def paper_key(kind: str, dataset: str) -> str:
