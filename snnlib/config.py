@@ -87,6 +87,15 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"timing_T": [8, 32, 128, 512, 2048, 8192], "timing_batch": 128, "timing_features": 1024,
                  "timing_reps": 7, "bptt_T": 128},
     },
+    "psn": {
+        # speed measurement: T values timed, tensor size, repetitions, sliding/masked order
+        "ci": {"timing_T": [16, 64, 256, 1024], "timing_batch": 32, "timing_features": 256, "timing_reps": 3,
+               "timing_k": 32, "demo_T": 48},
+        "gpu": {"timing_T": [16, 64, 256, 1024, 4096], "timing_batch": 64, "timing_features": 1024,
+                "timing_reps": 5, "timing_k": 32, "demo_T": 48},
+        "full": {"timing_T": [16, 64, 256, 1024, 4096], "timing_batch": 128, "timing_features": 1024,
+                 "timing_reps": 7, "timing_k": 32, "demo_T": 48},
+    },
 }
 
 

@@ -54,10 +54,13 @@ def load_results(folder: Optional[os.PathLike | str] = None) -> list[dict[str, A
     return sorted(out, key=order)
 
 
-def _fmt(value: Optional[float], unit: str) -> str:
+def _fmt(value: Optional[float], unit: str, std: Optional[float] = None, n: Optional[int] = None) -> str:
     if value is None:
         return "-"
-    return f"{value:.2f}%" if unit == "%" else f"{value:.3g} {unit}"
+    text = f"{value:.2f}%" if unit == "%" else f"{value:.3g} {unit}"
+    if std is not None and n is not None and n > 1:
+        text = (f"{value:.2f} ± {std:.2f}%" if unit == "%" else f"{value:.3g} ± {std:.2g} {unit}") + f" ({n} seeds)"
+    return text
 
 
 def comparison_rows(results: Optional[list[dict[str, Any]]] = None) -> list[dict[str, str]]:
@@ -82,7 +85,7 @@ def comparison_rows(results: Optional[list[dict[str, Any]]] = None) -> list[dict
                 "dataset": rec["dataset"],
                 "what": r["label"],
                 "metric": r["metric"],
-                "measured": _fmt(r.get("measured"), r.get("unit", "")),
+                "measured": _fmt(r.get("measured"), r.get("unit", ""), r.get("std"), r.get("n")),
                 "paper": registry.format_value(paper) if paper else "-",
                 "paper_dataset": paper.dataset if paper else "-",
                 "source": f"{paper.source}" if paper else "-",

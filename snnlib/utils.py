@@ -106,6 +106,8 @@ def progress(iterable: Iterable[Any] | None = None, **kwargs: Any):
 
         kwargs["disable"] = True
         return _tqdm(iterable, **kwargs)
-    from tqdm.auto import tqdm as _tqdm
+    # tqdm.autonotebook, not tqdm.auto: the latter's asyncio bar calls iter() on what it wraps, which for a
+    # shuffling DataLoader draws an extra seed and changes the data order of a live run.
+    from tqdm.autonotebook import tqdm as _tqdm
 
     return _tqdm(iterable, **kwargs)

@@ -137,7 +137,8 @@ def test_every_paper_key_an_experiment_can_write_exists():
 def _tiny(scale):
     return {"dataset": "digits-pixels" if scale == "ci" else "scifar10", "T": 64 if
             scale == "ci" else 32, "hidden": 8, "layers": 1, "channels": 8, "epochs": 1, "batch_size": 64 if
-            scale == "ci" else 4, "k": 4, "orders": [1, 2], "order_kinds": ["masked_psn", "sliding_psn"]}
+            scale == "ci" else 4, "k": 4, "orders": [1, 2], "order_kinds": ["masked_psn", "sliding_psn"],
+            "seeds": 2 if scale == "ci" else 1}
 
 
 def test_psn_experiments_run_end_to_end_on_tiny_settings(monkeypatch, tmp_path):
@@ -145,8 +146,14 @@ def test_psn_experiments_run_end_to_end_on_tiny_settings(monkeypatch, tmp_path):
     rec = experiments.reproduce("psn-neurons", "ci", progress=False, out_dir=tmp_path)
     assert set(rec["metrics"]) == set(psn.NEURONS) and isinstance(rec["claim"]["holds"], bool)
     assert [r["paper_key"] for r in rec["rows"]][0] == "psn/scifar10/psn"
+    for kind, m in rec["metrics"].items():                   # two seeds: mean, std and both values
+        per = m["per_seed_max_test_acc"]
+        assert m["seeds"] == 2 and len(per) == 2
+        assert m["max_test_acc"] == pytest.approx(sum(per) / 2)
+        assert m["max_test_acc_std"] == pytest.approx(abs(per[0] - per[1]) / 2 ** 0.5)
+    assert rec["rows"][0]["n"] == 2 and "±" in results.comparison_rows([rec])[0]["measured"]
     rec = experiments.reproduce("psn-order", "ci", progress=False, out_dir=tmp_path)
-    assert set(rec["metrics"]["sliding_psn"]) == {"1", "2"}
+    assert set(rec["metrics"]["sliding_psn"]) == {"1", "2"} and rec["seeds"] == [0, 1]
     assert (tmp_path / "psn-order-ci.json").is_file()
 
 

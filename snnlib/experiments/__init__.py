@@ -190,6 +190,7 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         "comparison": COMPARISONS[scale_name],
         "dataset": out["dataset"],
         "seed": seed,
+        "seeds": out.get("seeds", [seed]),
         "device": _device(),
         "versions": versions(),
         "config": out["config"],
