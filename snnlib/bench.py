@@ -13,7 +13,9 @@ warm-up call:
 * ``sj:LIF``, ``sj:sPSN``, ``sj:PSN``: spikingjelly's ``LIFNode(tau=2.0, hard reset, ATan(2))``,
   ``SlidingPSN(32)`` and ``PSN(T)``, multi-step, on the same tensor.
 
-Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2, ..., the
+By default glibc is told to keep freed memory (see ``_steady_allocator``), so that no entry's time
+depends on the page faults that earlier entries did or did not leave behind; ``--system-malloc`` turns
+that off.  Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2, ..., the
 order rotating each time), so a burst of load on the machine hits all entries alike; an entry whose
 repetition takes over 10 s stops repeating (its count is shown).  The load average is printed before
 and after: on a shared machine, other processes on the second core stall every multi-threaded op.  Ratios: ``auto/floor``, ``auto/best`` (best single method),
@@ -33,6 +35,24 @@ import torch
 
 BATCH, FEATURES = 32, 256
 METHOD_NAMES = ("serial", "dense", "fft", "scan", "auto")
+
+
+def _steady_allocator() -> str:
+    """Make glibc keep freed memory (no mmap, no trimming), so every allocation after warm-up reuses
+    pages that are already mapped.  Otherwise whether an entry pays page faults for its large tensors
+    depends on what ran before it in the process (a heap grown by many small tensors serves large ones
+    without faults), which shifts times by 2-3x.  Returns a description for the header."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
+        ok = libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 1 << 40) == 1
+    except (OSError, AttributeError, TypeError):
+        ok = False
+    return "glibc: no mmap, no trim (allocations reuse mapped pages)" if ok else "system allocator"
 
 
 def _load() -> str:
@@ -109,16 +129,28 @@ def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: floa
     return {k: (best[k], count[k]) for k in entries}
 
 
+def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7, cap_s: float = 10.0) -> dict[str, tuple[float, int]]:
+    """``{name: (best seconds, repetitions)}`` for each callable: one warm-up call, then the minimum over
+    ``reps`` interleaved repetitions (the order rotating), as in ``python -m snnlib.bench``.
+
+    Chapters time their speed comparisons with this, so that the book's timings and the benchmark's are
+    made the same way.  Defined in chapter 00 (Foundations), "Experiment".
+    """
+    return _time_entries(entries, reps, cap_s)
+
+
 def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuron: bool = False,
-            cap_s: float = 10.0, out=sys.stdout) -> list[dict[str, float]]:
+            cap_s: float = 10.0, steady_allocator: bool = True, out=sys.stdout) -> list[dict[str, float]]:
     """Time the neuron entries for each T and print one table; returns the rows (seconds and ratios)."""
     from .neurons import auto_method
+
+    alloc = _steady_allocator() if steady_allocator else "system allocator"
 
     beta_desc = ("a [256] tensor" if per_neuron else "a 0-dim tensor") + " requiring grad" if beta_grad else "a float"
     print(
         f"snnlib.bench neurons | torch {torch.__version__} | {platform.processor() or 'cpu'} | "
         f"{torch.get_num_threads()} threads | [T, {BATCH}, {FEATURES}] float32 | forward + backward | "
-        f"beta = 0.5 as {beta_desc} | min of {reps} interleaved reps | {_load()}",
+        f"beta = 0.5 as {beta_desc} | min of {reps} interleaved reps | {alloc} | {_load()}",
         file=out,
     )
     cols = ["x*2", *METHOD_NAMES, "rfLIF", "sPSN", "PSN", "sj:LIF", "sj:sPSN", "sj:PSN"]
@@ -165,6 +197,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
     p.add_argument("--beta-grad", action="store_true", help="beta is a tensor that requires grad")
     p.add_argument("--per-neuron", action="store_true", help="with --beta-grad: beta of shape [256], not 0-dim")
+    p.add_argument("--system-malloc", action="store_true",
+                   help="leave glibc's allocator as it is (large tensors may then pay page faults, or not, "
+                        "depending on what ran before)")
     args = parser.parse_args(argv)
     if args.what == "neurons":
         if any(T < 1 for T in args.T):
@@ -173,7 +208,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.error(f"--reps {args.reps}: expected >= 1")
         if args.per_neuron and not args.beta_grad:
             parser.error("--per-neuron goes with --beta-grad")
-        neurons(args.T, args.reps, args.beta_grad, args.per_neuron)
+        neurons(args.T, args.reps, args.beta_grad, args.per_neuron, steady_allocator=not args.system_malloc)
     return 0
 
 
