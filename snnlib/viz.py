@@ -184,8 +184,9 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
                 t = np.nonzero(y)[0]
                 level = _spike_level(row, name)
                 ax.vlines(t, level - 0.4, level + 0.4, lw=2, label=name, color=f"C{level - 1}")
-                ax.set_ylim(0.4, sum(map(_is_spike_series, row)) + 0.6)
-                ax.set_yticks([])
+                names = [n for n in row if _is_spike_series(n)]
+                ax.set_ylim(0.4, len(names) + 0.6)
+                ax.set_yticks(range(1, len(names) + 1), names, fontsize=7)
             else:
                 ax.plot(np.arange(len(y)), y, lw=1.5, label=name)
         if series[row[0]].ndim == 2:
@@ -241,9 +242,13 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
                                     "showticklabels": r_i == n_rows - 1,
                                     "title": {"text": "time step" if r_i == n_rows - 1 else ""}}
         if kinds[j] == "z":                      # a matrix: its own axes, row 0 on top, square cells
-            layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}")
-            layout[f"xaxis{suffix}"].update(matches=None, showticklabels=True, title={"text": ""})
+            layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}", constrain="domain")
+            layout[f"xaxis{suffix}"].update(matches=None, showticklabels=True, title={"text": ""}, constrain="domain")
             layout[f"yaxis{suffix}"]["title"] = {"text": ptitle}
+        spikes_here = [n for n in row if _is_spike_series(n) and kinds[j + row.index(n)] == "y"]
+        if spikes_here:                          # a raster: name its rows
+            layout[f"yaxis{suffix}"].update(tickvals=list(range(1, len(spikes_here) + 1)), ticktext=spikes_here,
+                                            range=[0.4, len(spikes_here) + 0.6])
         for name in row:
             y = table[start_flat][j]
             if kinds[j] == "z":
