@@ -16,7 +16,9 @@ warm-up call:
 By default glibc is told to keep freed memory (see ``_steady_allocator``), so that no entry's time
 depends on the page faults that earlier entries did or did not leave behind; ``--system-malloc`` turns
 that off.  Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2, ..., the
-order rotating each time), so a burst of load on the machine hits all entries alike; an entry whose
+order rotating each time), so a burst of load on the machine hits all entries alike, and each timed
+call starts with the input and the cotangent freshly read (warm in cache, as when the previous layer
+has just written them), whatever ran before it; an entry whose
 repetition takes over 10 s stops repeating (its count is shown).  The load average is printed before
 and after: on a shared machine, other processes on the second core stall every multi-threaded op.  Ratios: ``auto/floor``, ``auto/best`` (best single method),
 ``LIF/rf`` (spikingjelly LIFNode over snnlib's reset-free LIF), ``sPSN`` and ``PSN`` (spikingjelly's
@@ -62,7 +64,8 @@ def _load() -> str:
         return "load ?"
 
 
-def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool) -> dict[str, Callable[[], None]]:
+def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool,
+                    ) -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
     from spikingjelly.activation_based import neuron as sj_neuron
     from spikingjelly.activation_based import surrogate as sj_surrogate
 
@@ -104,13 +107,21 @@ def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool) -> dict[str, Call
     sj_p = sj_neuron.PSN(T)
     entries["sj:sPSN"] = run(lambda: sj_s(x), list(sj_s.parameters()))
     entries["sj:PSN"] = run(lambda: sj_p(x), list(sj_p.parameters()))
-    return entries
+
+    def warm_inputs() -> None:
+        with torch.no_grad():
+            float(x.sum()) + float(g.sum())
+
+    return entries, warm_inputs
 
 
 def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: float,
-                  skip_warmup: Sequence[str] = ()) -> dict[str, tuple[float, int]]:
+                  skip_warmup: Sequence[str] = (), before: Optional[Callable[[], None]] = None,
+                  ) -> dict[str, tuple[float, int]]:
     """Minimum time of each entry over ``reps`` interleaved repetitions, the order rotating each
-    repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds."""
+    repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds.  ``before``
+    runs, untimed, before every timed call (the neuron benchmark reads its input and cotangent there, so
+    that every entry starts with them equally warm in cache, whichever entry ran before it)."""
     for k, fn in entries.items():  # warm-up
         if k not in skip_warmup:
             fn()
@@ -121,6 +132,8 @@ def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: floa
         for k in names[r % len(names):] + names[: r % len(names)]:
             if count[k] and best[k] > cap_s:
                 continue
+            if before is not None:
+                before()
             t0 = time.perf_counter()
             entries[k]()
             dt = time.perf_counter() - t0
@@ -166,7 +179,8 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuro
         # an entry already warmed up at a shorter T, and predicted (as T^2) to exceed the cap, is not
         # run an extra time just to warm up: its code paths are warm, and each call takes minutes
         skip = [k for k, (T0, s0) in seen.items() if s0 * (T / T0) ** 2 > cap_s]
-        res = _time_entries(_neuron_entries(T, beta_grad, per_neuron), reps, cap_s, skip)
+        entries, warm_inputs = _neuron_entries(T, beta_grad, per_neuron)
+        res = _time_entries(entries, reps, cap_s, skip, before=warm_inputs)
         seen = {k: (T, v[0]) for k, v in res.items()}
         t = {k: v[0] for k, v in res.items()}
         best_single = min(t[m] for m in METHOD_NAMES if m != "auto")
