@@ -168,7 +168,7 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuro
     )
     cols = ["x*2", *METHOD_NAMES, "rfLIF", "sPSN", "PSN", "sj:LIF", "sj:sPSN", "sj:PSN"]
     ratio_cols = ["auto/floor", "auto/best", "LIF/rf", "sPSN sj/us", "PSN sj/us"]
-    head = f"{'T':>5} {'auto':>5} | " + " ".join(f"{c:>8}" for c in cols) + " | " + " ".join(
+    head = f"{'T':>5} {'auto':>6} | " + " ".join(f"{c:>8}" for c in cols) + " | " + " ".join(
         f"{c:>10}" for c in ratio_cols)
     print("times in ms; ratios are plain numbers", file=out)
     print(head, file=out)
@@ -195,7 +195,7 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuro
         for c in cols:
             s, n = res[c]
             cells.append(f"{s * 1e3:8.2f}" if n == reps else f"{s * 1e3:6.0f}/{n}")
-        print(f"{T:>5} {auto_method(T):>5} | " + " ".join(cells) + " | " + " ".join(
+        print(f"{T:>5} {auto_method(T, per_neuron=beta_grad and per_neuron):>6} | " + " ".join(cells) + " | " + " ".join(
             f"{ratios[c]:>10.2f}" for c in ratio_cols), file=out, flush=True)
         rows.append({"T": T, **{k: v[0] for k, v in res.items()}, **ratios})
     print(f"(ms/n: the entry ran n reps only, one took over {cap_s:g} s; an entry predicted to exceed that "

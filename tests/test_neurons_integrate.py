@@ -134,6 +134,7 @@ def test_backward_saves_only_the_input():
 def test_auto_is_a_fixed_rule():
     assert auto_method(16) == "dense" and auto_method(32) == "dense"
     assert auto_method(33) == "scan" and auto_method(4096) == "scan"
+    assert auto_method(64, per_neuron=True) == "serial" and auto_method(65, per_neuron=True) == "scan"
     torch.manual_seed(1)
     x = torch.randn(300, 3, 4)
     a, b = leaky_integrate(x, 0.7), leaky_integrate(x, 0.7)

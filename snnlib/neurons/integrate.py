@@ -62,18 +62,28 @@ Coef = Union[float, torch.Tensor]  # a Python float, or a tensor broadcastable t
 # the fixed rules
 
 
-def auto_method(T: int, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32) -> str:
+def auto_method(T: int, device: Union[str, torch.device] = "cpu", dtype: torch.dtype = torch.float32,
+                per_neuron: bool = False) -> str:
     """The method that ``method="auto"`` uses: a fixed table, never a run-time measurement.
 
-    * T <= 32: ``dense`` (one small matrix product beats any loop);
-    * otherwise ``scan``.
+    * scalar beta (and alpha): ``dense`` for T <= 32 (one small matrix product), else ``scan``;
+    * a beta or alpha per neuron: ``serial`` for T <= 64, else ``scan`` (a T x T matrix per neuron
+      makes ``dense`` slow even at T = 16).
 
-    The table is the same for every device and floating dtype: on this book's CPU (2 cores, float32 and
-    float64) ``scan`` was fastest or within a few percent of the fastest at every T >= 64 measured by
-    ``python -m snnlib.bench neurons``; ``fft`` loses to it by a wide margin and ``dense`` grows as T^2.
-    No GPU has been measured; the rule is not tuned for one.
+    Measured by ``python -m snnlib.bench neurons`` on the book's 2-core CPU (float32, ``[T, 32, 256]``,
+    forward + backward): with a scalar beta, at T = 16 ``dense`` ties with the loop and at T = 64
+    ``scan``, ``dense`` and ``serial`` are within 10% of each other; from T = 256 on ``scan`` is the
+    fastest (about 1.7x ``serial`` at T = 256, 1.8x at 1024, 1.9x at 4096), ``dense`` grows as T^2 and
+    ``fft`` is 10-40x slower.  With a beta per neuron, ``serial`` wins at T = 16, ties at 64, and
+    ``scan`` wins from 256 on.  ``device`` and ``dtype`` are part of the rule's signature, but the table
+    does not depend on them yet: float64 and GPUs have not been measured, and nothing here is tuned for
+    them.  One caveat on a shared machine: ``scan`` and ``dense`` use multi-threaded kernels, ``serial``
+    does not, so when other processes hold the cores every threaded call waits for a time slice and
+    ``serial`` can come out ahead.
     """
     del device, dtype  # documented inputs of the rule; the table does not depend on them (yet)
+    if per_neuron:
+        return "serial" if T <= 64 else "scan"
     return "dense" if T <= 32 else "scan"
 
 
@@ -439,5 +449,6 @@ def leaky_integrate(
     if alpha is not None:
         alpha = _check_coef("alpha", alpha, x)
     if method == "auto":
-        method = auto_method(x.shape[0], x.device, x.dtype)
+        per_neuron = any(isinstance(v, torch.Tensor) and v.dim() > 0 for v in (beta, alpha))
+        method = auto_method(x.shape[0], x.device, x.dtype, per_neuron)
     return _LeakyIntegrate.apply(x.contiguous(), beta, alpha, bool(scale_input), method)
