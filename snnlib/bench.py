@@ -15,14 +15,16 @@ warm-up call:
 
 By default glibc is told to keep freed memory (see ``_steady_allocator``), so that no entry's time
 depends on the page faults that earlier entries did or did not leave behind; ``--system-malloc`` turns
-that off.  Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2, ..., the
-order rotating each time), so a burst of load on the machine hits all entries alike, and each timed
-call starts with the input and the cotangent freshly read (warm in cache, as when the previous layer
-has just written them), whatever ran before it; an entry whose
-repetition takes over 10 s stops repeating (its count is shown).  The load average is printed before
-and after: on a shared machine, other processes on the second core stall every multi-threaded op.  Ratios: ``auto/floor``, ``auto/best`` (best single method),
-``LIF/rf`` (spikingjelly LIFNode over snnlib's reset-free LIF), ``sPSN`` and ``PSN`` (spikingjelly's
-time over snnlib's: above 1 means snnlib is faster).
+that off.  Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2,
+..., the order rotating each time), so a burst of load on the machine hits all entries alike; each
+timed call starts with the input and the cotangent freshly read (warm in cache, as when the previous
+layer has just written them), whatever ran before it.  An entry whose repetition takes over 10 s stops
+repeating (its count is shown).  The load average is printed before and after: on a shared machine,
+other processes on the second core stall every multi-threaded op.
+
+Ratios: ``auto/floor``, ``auto/best`` (best single method), ``LIF/rf`` (spikingjelly's LIFNode over
+snnlib's reset-free LIF), ``sPSN`` and ``PSN`` (spikingjelly's time over snnlib's: above 1 means snnlib
+is faster).
 """
 from __future__ import annotations
 
@@ -142,7 +144,8 @@ def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: floa
     return {k: (best[k], count[k]) for k in entries}
 
 
-def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7, cap_s: float = 10.0) -> dict[str, tuple[float, int]]:
+def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7,
+                 cap_s: float = 10.0) -> dict[str, tuple[float, int]]:
     """``{name: (best seconds, repetitions)}`` for each callable: one warm-up call, then the minimum over
     ``reps`` interleaved repetitions (the order rotating), as in ``python -m snnlib.bench``.
 
@@ -195,7 +198,8 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuro
         for c in cols:
             s, n = res[c]
             cells.append(f"{s * 1e3:8.2f}" if n == reps else f"{s * 1e3:6.0f}/{n}")
-        print(f"{T:>5} {auto_method(T, per_neuron=beta_grad and per_neuron):>6} | " + " ".join(cells) + " | " + " ".join(
+        auto = auto_method(T, per_neuron=beta_grad and per_neuron)
+        print(f"{T:>5} {auto:>6} | " + " ".join(cells) + " | " + " ".join(
             f"{ratios[c]:>10.2f}" for c in ratio_cols), file=out, flush=True)
         rows.append({"T": T, **{k: v[0] for k, v in res.items()}, **ratios})
     print(f"(ms/n: the entry ran n reps only, one took over {cap_s:g} s; an entry predicted to exceed that "
