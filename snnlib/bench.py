@@ -16,7 +16,8 @@ warm-up call:
 By default glibc is told to keep freed memory (see ``_steady_allocator``), so that no entry's time
 depends on the page faults that earlier entries did or did not leave behind; ``--system-malloc`` turns
 that off.  Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2,
-..., the order rotating each time), so a burst of load on the machine hits all entries alike; each
+..., in a seeded random order each time), so a burst of load hits all entries alike and no entry always
+follows the same neighbour (whose buffers it would inherit, warm or cold, from the allocator); each
 timed call starts with the input and the cotangent freshly read (warm in cache, as when the previous
 layer has just written them), whatever ran before it.  An entry whose repetition takes over 10 s stops
 repeating (its count is shown).  The load average is printed before and after: on a shared machine,
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import sys
 import time
 from typing import Callable, Optional, Sequence
@@ -120,18 +122,20 @@ def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool,
 def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: float,
                   skip_warmup: Sequence[str] = (), before: Optional[Callable[[], None]] = None,
                   ) -> dict[str, tuple[float, int]]:
-    """Minimum time of each entry over ``reps`` interleaved repetitions, the order rotating each
-    repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds.  ``before``
+    """Minimum time of each entry over ``reps`` interleaved repetitions, in a new (seeded) random order
+    each repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds.  ``before``
     runs, untimed, before every timed call (the neuron benchmark reads its input and cotangent there, so
     that every entry starts with them equally warm in cache, whichever entry ran before it)."""
     for k, fn in entries.items():  # warm-up
         if k not in skip_warmup:
             fn()
-    names = list(entries)
+    rng = random.Random(0)  # the same orders in every run
     best = {k: float("inf") for k in entries}
     count = {k: 0 for k in entries}
-    for r in range(reps):
-        for k in names[r % len(names):] + names[: r % len(names)]:
+    for _ in range(reps):
+        order = list(entries)
+        rng.shuffle(order)
+        for k in order:
             if count[k] and best[k] > cap_s:
                 continue
             if before is not None:
@@ -147,7 +151,7 @@ def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: floa
 def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7,
                  cap_s: float = 10.0) -> dict[str, tuple[float, int]]:
     """``{name: (best seconds, repetitions)}`` for each callable: one warm-up call, then the minimum over
-    ``reps`` interleaved repetitions (the order rotating), as in ``python -m snnlib.bench``.
+    ``reps`` interleaved repetitions (in a seeded random order), as in ``python -m snnlib.bench``.
 
     Chapters time their speed comparisons with this, so that the book's timings and the benchmark's are
     made the same way.  Defined in chapter 00 (Foundations), "Experiment".
