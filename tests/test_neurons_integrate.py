@@ -14,14 +14,8 @@ F64 = torch.float64
 CONCRETE = [m for m in METHODS if m != "auto"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine MKL's threaded FFT and batched
-    matmul stall for a scheduler slice (~8 ms) per call; correctness tests run on one thread."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# correctness tests run on one thread (see conftest.one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def reference(x, beta, alpha=None, scale_input=True):

@@ -11,14 +11,8 @@ from snnlib.neurons import LIF, lif_multi_step
 TOL = 1e-5
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine MKL's threaded FFT and batched
-    matmul stall for a scheduler slice (~8 ms) per call; correctness tests run on one thread."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# correctness tests run on one thread (see conftest.one_thread)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pair(v_reset, decay_input, detach_reset, tau=2.0, v_threshold=1.0):
