@@ -20,8 +20,9 @@ that off.  Each entry is the minimum over 7 repetitions, interleaved (rep 1 of e
 follows the same neighbour (whose buffers it would inherit, warm or cold, from the allocator); each
 timed call starts with the input and the cotangent freshly read (warm in cache, as when the previous
 layer has just written them), whatever ran before it.  An entry whose repetition takes over 10 s stops
-repeating (its count is shown).  The load average is printed before and after: on a shared machine,
-other processes on the second core stall every multi-threaded op.
+repeating (its count is shown); an entry faster than 50 ms times several calls per repetition (as
+many as fill 50 ms, at most 50) and takes their mean.  The load average is printed before and after:
+on a shared machine, other processes on the second core stall every multi-threaded op.
 
 Ratios: ``auto/floor``, ``auto/best`` (best single method), ``LIF/rf`` (spikingjelly's LIFNode over
 snnlib's reset-free LIF), ``sPSN`` and ``PSN`` (spikingjelly's time over snnlib's: above 1 means snnlib
@@ -121,14 +122,26 @@ def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool,
 
 def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: float,
                   skip_warmup: Sequence[str] = (), before: Optional[Callable[[], None]] = None,
-                  ) -> dict[str, tuple[float, int]]:
+                  min_rep_s: float = 0.0) -> dict[str, tuple[float, int]]:
     """Minimum time of each entry over ``reps`` interleaved repetitions, in a new (seeded) random order
-    each repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds.  ``before``
-    runs, untimed, before every timed call (the neuron benchmark reads its input and cotangent there, so
-    that every entry starts with them equally warm in cache, whichever entry ran before it)."""
-    for k, fn in entries.items():  # warm-up
-        if k not in skip_warmup:
-            fn()
+    each repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds.
+
+    ``before`` runs, untimed, before every timed call (the neuron benchmark reads its input and
+    cotangent there, so that every entry starts with them equally warm in cache, whichever entry ran
+    before it).  With ``min_rep_s`` a repetition of an entry whose warm-up call was shorter is the mean
+    of several calls (as many as fill ``min_rep_s``, at most 50), which steadies millisecond entries.
+    """
+    calls = {}
+    for k, fn in entries.items():  # warm-up, which also sizes the repetitions
+        if k in skip_warmup:
+            calls[k] = 1
+            continue
+        if before is not None:
+            before()
+        t0 = time.perf_counter()
+        fn()
+        dt = time.perf_counter() - t0
+        calls[k] = max(1, min(50, int(min_rep_s / dt))) if dt > 0 else 50
     rng = random.Random(0)  # the same orders in every run
     best = {k: float("inf") for k in entries}
     count = {k: 0 for k in entries}
@@ -138,12 +151,14 @@ def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: floa
         for k in order:
             if count[k] and best[k] > cap_s:
                 continue
-            if before is not None:
-                before()
-            t0 = time.perf_counter()
-            entries[k]()
-            dt = time.perf_counter() - t0
-            best[k] = min(best[k], dt)
+            total = 0.0
+            for _ in range(calls[k]):
+                if before is not None:
+                    before()
+                t0 = time.perf_counter()
+                entries[k]()
+                total += time.perf_counter() - t0
+            best[k] = min(best[k], total / calls[k])
             count[k] += 1
     return {k: (best[k], count[k]) for k in entries}
 
@@ -160,7 +175,8 @@ def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7,
 
 
 def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuron: bool = False,
-            cap_s: float = 10.0, steady_allocator: bool = True, out=sys.stdout) -> list[dict[str, float]]:
+            cap_s: float = 10.0, steady_allocator: bool = True, min_rep_s: float = 0.05,
+            out=sys.stdout) -> list[dict[str, float]]:
     """Time the neuron entries for each T and print one table; returns the rows (seconds and ratios)."""
     from .neurons import auto_method
 
@@ -187,7 +203,7 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuro
         # run an extra time just to warm up: its code paths are warm, and each call takes minutes
         skip = [k for k, (T0, s0) in seen.items() if s0 * (T / T0) ** 2 > cap_s]
         entries, warm_inputs = _neuron_entries(T, beta_grad, per_neuron)
-        res = _time_entries(entries, reps, cap_s, skip, before=warm_inputs)
+        res = _time_entries(entries, reps, cap_s, skip, before=warm_inputs, min_rep_s=min_rep_s)
         seen = {k: (T, v[0]) for k, v in res.items()}
         t = {k: v[0] for k, v in res.items()}
         best_single = min(t[m] for m in METHOD_NAMES if m != "auto")
@@ -207,7 +223,8 @@ def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuro
             f"{ratios[c]:>10.2f}" for c in ratio_cols), file=out, flush=True)
         rows.append({"T": T, **{k: v[0] for k, v in res.items()}, **ratios})
     print(f"(ms/n: the entry ran n reps only, one took over {cap_s:g} s; an entry predicted to exceed that "
-          f"is warmed up by the previous row) | {_load()}", file=out)
+          f"is warmed up by the previous row; a repetition of an entry under {min_rep_s * 1e3:g} ms is the "
+          f"mean of as many calls as fill {min_rep_s * 1e3:g} ms, at most 50) | {_load()}", file=out)
     return rows
 
 
