@@ -73,9 +73,9 @@ def auto_method(T: int, device: Union[str, torch.device] = "cpu", dtype: torch.d
     Measured by ``python -m snnlib.bench neurons`` on the book's 2-core CPU (float32, ``[T, 32, 256]``,
     forward + backward): with a scalar beta, at T = 16 ``dense`` ties with the loop and at T = 64
     ``scan``, ``dense`` and ``serial`` are within 10% of each other; from T = 256 on ``scan`` is the
-    fastest (about 1.7x ``serial`` at T = 256, 1.8x at 1024, 1.9x at 4096), ``dense`` grows as T^2 and
-    ``fft`` is 10-40x slower.  With a beta per neuron, ``serial`` wins at T = 16, ties at 64, and
-    ``scan`` wins from 256 on.  ``device`` and ``dtype`` are part of the rule's signature, but the table
+    fastest (about 2x ``serial`` at T = 256, 1024 and 4096), ``dense`` grows as T^2 and ``fft`` is
+    10-40x slower.  With a beta per neuron, ``serial`` wins at T = 16, is within about 10% at 64,
+    and ``scan`` wins from 256 on.  ``device`` and ``dtype`` are part of the rule's signature, but the table
     does not depend on them yet: float64 and GPUs have not been measured, and nothing here is tuned for
     them.  One caveat on a shared machine: ``scan`` and ``dense`` use multi-threaded kernels, ``serial``
     does not, so when other processes hold the cores every threaded call waits for a time slice and
