@@ -51,12 +51,12 @@ def vpy() -> Path:
 
 
 def requirements() -> tuple[list[str], list[str]]:
-    """(with dependencies, without) from pyproject.toml: the core and the book, test, vision extras."""
+    """(with dependencies, without) from pyproject.toml: the core and the book, test, vision, peers extras."""
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = list(project["dependencies"])
-    for extra in ("book", "test", "vision"):
+    for extra in ("book", "test", "vision", "peers"):
         reqs += project["optional-dependencies"][extra]
 
     def name(req: str) -> str:

@@ -1,4 +1,5 @@
-"""Every chapter notebook follows the anatomy of shared/CHAPTER.md, in order, and is committed clean."""
+"""Every chapter follows the anatomy of shared/CHAPTER.md, in order; its Markdown source (jupytext MyST)
+is what is read, and the committed ``.ipynb`` beside it is generated from it, clean."""
 from __future__ import annotations
 
 import json
@@ -7,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.sync_notebooks import install_cell_source, repository_url
+from tools.sync_notebooks import colab_notebook, install_cell_source, read_source, repository_url, sources, stale
 
 ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = sources()                                   # notebooks/NN_name.md, the chapters' source
 
 # (name, pattern matched against level-2 headings), in the order a chapter must have them.
 SECTIONS = [
@@ -30,7 +31,8 @@ SECTIONS = [
 
 
 def _nb(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+    """The chapter read from its Markdown source, as a plain dict (sources joined)."""
+    return json.loads(colab_notebook(read_source(path)))
 
 
 def _h2(nb: dict) -> list[str]:
@@ -57,9 +59,14 @@ def test_sections_in_order(path):
         pos = hits[0]
 
 
+def test_every_chapter_has_a_source_and_a_current_notebook():
+    assert CHAPTERS, "no chapter sources notebooks/NN_name.md"
+    assert not stale(), f"generated notebooks out of date: {stale()} (run: python3 -m tools.sync_notebooks)"
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_committed_clean(path):
-    nb = _nb(path)
+    nb = json.loads(path.with_suffix(".ipynb").read_text(encoding="utf-8"))
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
     for i, c in enumerate(nb["cells"]):
         if c["cell_type"] == "code":
@@ -88,7 +95,7 @@ def test_has_hidden_checks_and_hidden_solutions(path):
     tags = [c["metadata"].get("tags", []) for c in nb["cells"] if c["cell_type"] == "code"]
     checks = sum("remove-cell" in t for t in tags) - 1         # minus the install cell
     assert checks >= 3, f"{path.name}: only {checks} hidden assertion cells"
-    solutions = sum("hide-input" in t for t in tags)
+    solutions = sum("hide-cell" in t for t in tags)   # the whole solution, input and output
     assert 3 <= solutions <= 6, f"{path.name}: {solutions} hidden exercise solutions (3 to 6 expected)"
 
 
