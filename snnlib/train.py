@@ -3,12 +3,14 @@
 * A model takes a batch as the loaders give it (time-first ``[T, N, *]`` for sequences, ``[N, *]`` for
   images it encodes itself) and returns logits ``[N, classes]`` or ``[T, N, classes]`` (averaged over T).
 * Cross-entropy with label smoothing (or the MSE to one-hot of the SynA paper); soft labels from MixUp or
-  CutMix are accepted.  AdamW or SGD (momentum 0.9), cosine schedule per epoch.  AMP on CUDA.
+  CutMix are accepted.  AdamW, Adam, Adamax or SGD (momentum 0.9), cosine schedule per epoch.  AMP on CUDA.
 * Progress: tqdm bars for epochs and batches with loss, accuracy and firing rate; on the static book
   build (``snnlib.utils.is_static_build()``) one plain line per epoch instead.
 * Deterministic: ``seed`` seeds everything; a checkpoint after every epoch (model, optimizer, schedule,
   AMP scaler, the RNG states of Python, NumPy, torch and the loader's generator, the history) lets an
-  interrupted run resume to the same numbers as an uninterrupted one.
+  interrupted run resume to the same numbers as an uninterrupted one.  The checkpoint stores the run's
+  arguments; a resume with other arguments, or from a file that is not such a checkpoint, is refused with
+  a message that names the file and says how to start fresh.
 * An optional time budget stops before an epoch that would overrun it.
 * On CPU, subnormal floats are flushed to zero during training (they can slow an epoch tenfold).
 * Multi-GPU: run the same script under ``torchrun --nproc_per_node=N``; ``fit`` joins the process group
@@ -43,10 +45,15 @@ from .energy import FiringRateMonitor
 
 __all__ = ["History", "fit", "evaluate", "reset_states", "distributed_setup", "is_main_process"]
 
-OPTIMIZERS = ("adamw", "sgd")
+OPTIMIZERS = ("adamw", "adam", "adamax", "sgd")
+SGD_MOMENTUM = 0.9
 SCHEDULES = ("cosine", "none")
 LOSSES = ("ce", "mse")
 CHECKPOINT = "last.pt"
+CHECKPOINT_KEYS = ("epoch", "args", "elapsed_s", "model", "optimizer", "scheduler", "scaler", "rng", "history")
+#: the arguments stored in a checkpoint, which a resumed run must share
+RUN_ARGS = ("epochs", "optimizer", "lr", "weight_decay", "schedule", "label_smoothing", "loss", "seed", "amp",
+            "world_size", "global_batch")
 HISTORY = "history.json"
 
 
@@ -75,7 +82,7 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data; NaN (a rate of a model without neurons) becomes ``None``."""
-        return _jsonable({"epochs": self.epochs, "meta": self.meta})
+        return json_ready({"epochs": self.epochs, "meta": self.meta})
 
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
@@ -91,13 +98,14 @@ class History:
         return cls(epochs=d["epochs"], meta=d.get("meta", {}))
 
 
-def _jsonable(obj: Any) -> Any:
+def json_ready(obj: Any) -> Any:
+    """``obj`` as plain JSON data: NaN becomes ``None``, tuples lists, dict keys strings."""
     if isinstance(obj, float):
         return None if math.isnan(obj) else obj
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [json_ready(v) for v in obj]
     return obj
 
 
@@ -260,7 +268,6 @@ def fit(
     optimizer: str = "adamw",
     lr: float = 1e-3,
     weight_decay: float = 0.0,
-    momentum: float = 0.9,
     schedule: str = "cosine",
     label_smoothing: float = 0.0,
     loss: str = "ce",
@@ -270,7 +277,6 @@ def fit(
     checkpoint_dir: Optional[str | os.PathLike] = None,
     resume: bool = True,
     on_epoch_start: Optional[Callable[[int, nn.Module], None]] = None,
-    on_epoch_end: Optional[Callable[[int, dict[str, Any]], None]] = None,
     device: Optional[str | torch.device] = None,
     progress: bool = True,
     desc: str = "train",
@@ -281,19 +287,22 @@ def fit(
         model: takes a batch ``x`` and returns ``[N, classes]`` or ``[T, N, classes]`` logits.
         train_loader, test_loader: from :func:`snnlib.data.loaders` or any DataLoader of ``(x, y)``.
         epochs: number of epochs; the cosine schedule spans them.
-        optimizer: ``"adamw"`` or ``"sgd"`` (momentum ``momentum``); ``lr``, ``weight_decay``.
+        optimizer: ``"adamw"``, ``"adam"``, ``"adamax"`` or ``"sgd"`` (momentum 0.9); ``lr``, ``weight_decay``
+            (decoupled for AdamW, an L2 term in the gradient for the others).
         schedule: ``"cosine"`` (per epoch, to 0 at the end) or ``"none"``.
         label_smoothing: of the cross-entropy.  ``loss``: ``"ce"`` or ``"mse"`` (to one-hot).
         amp: mixed precision; default on for CUDA, always off on CPU.
         seed: seeds Python, NumPy and torch, and the training loader's generator if it has one (so the data
             order does not depend on what ran before).
         time_budget_s: stop before an epoch that the last epoch's duration says would overrun it.
-        checkpoint_dir: where ``last.pt`` and ``history.json`` go after each epoch; with ``resume``
-            an existing ``last.pt`` is loaded and training continues after its epoch.
+        checkpoint_dir: where ``last.pt`` and ``history.json`` go after each epoch.  With ``resume`` an
+            existing ``last.pt`` is loaded and training continues after its epoch; a checkpoint made with
+            other arguments (:data:`RUN_ARGS`) is refused, naming them.  ``resume=False`` starts afresh.
         on_epoch_start: ``f(epoch, model)`` before each epoch (0-based), e.g. a masked PSN's lambda.
-        on_epoch_end: ``f(epoch, record)`` after each epoch's checkpoint.
         device: default CUDA (this process's GPU under torchrun) when available, else CPU.
         progress: bars (or, on the static build, one line per epoch); ``False`` prints nothing.
+
+    Defined in chapter 00 (Foundations), "Training".
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs={epochs!r} must be a positive int")
@@ -307,7 +316,6 @@ def fit(
         device = torch.device(f"cuda:{local_rank or 0}") if torch.cuda.is_available() else torch.device("cpu")
     device = torch.device(device)
     use_amp = (device.type == "cuda") if amp is None else (bool(amp) and device.type == "cuda")
-    main = rank == 0
     utils.seed_everything(seed)
     if train_loader.generator is not None:  # the data order, too, is a function of the seed alone
         train_loader.generator.manual_seed(seed)
@@ -319,39 +327,23 @@ def fit(
         train_loader = _distributed_loader(train_loader, world, rank, seed)
         if test_loader is not None:
             test_loader = _distributed_loader(test_loader, world, rank, seed)
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    if optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    else:
-        opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule == "cosine" else None
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-
-    history = History(meta={"seed": seed, "epochs": epochs, "optimizer": optimizer, "lr": lr,
-                            "weight_decay": weight_decay, "schedule": schedule, "label_smoothing": label_smoothing,
-                            "loss": loss, "amp": use_amp, "device": str(device), "world_size": world,
-                            "global_batch": (train_loader.batch_size or 0) * world, "stopped": "completed"})
+    opt = _optimizer(optimizer, [p for p in model.parameters() if p.requires_grad], lr, weight_decay)
+    run = _Run(model=model, net=net, opt=opt, device=device, amp=use_amp, loss=loss,
+               label_smoothing=label_smoothing, rank=rank, world=world,
+               sched=torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule == "cosine" else None,
+               scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+               args={"epochs": epochs, "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
+                     "schedule": schedule, "label_smoothing": label_smoothing, "loss": loss, "seed": seed,
+                     "amp": use_amp, "world_size": world, "global_batch": (train_loader.batch_size or 0) * world})
+    history = History(meta={**run.args, "device": str(device), "stopped": "completed"})
     start_epoch, elapsed_before = 0, 0.0
-    ckpt_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    if ckpt_dir is not None and resume and (ckpt_dir / CHECKPOINT).is_file():
-        state = torch.load(ckpt_dir / CHECKPOINT, map_location=device, weights_only=False)
-        if state["epochs"] != epochs:
-            raise ValueError(f"{ckpt_dir / CHECKPOINT} was made for epochs={state['epochs']}, not {epochs}; "
-                             "pass resume=False or another checkpoint_dir to start afresh")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None and state["scheduler"] is not None:
-            sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        _set_rng_state(state["rng"][rank] if isinstance(state["rng"], list) else state["rng"], train_loader)
-        history = History(epochs=state["history"]["epochs"], meta=state["history"]["meta"])
-        history.meta["resumed_from_epoch"] = state["epoch"]
-        start_epoch, elapsed_before = state["epoch"], state["elapsed_s"]
+    ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
+    if ckpt is not None and resume and ckpt.is_file():
+        history, start_epoch, elapsed_before = _resume(ckpt, run, train_loader)
 
     monitor = FiringRateMonitor(model)
-    static = utils.is_static_build()
-    bars = progress and main and not static
+    main = rank == 0
+    bars = progress and main and not utils.is_static_build()
     epoch_bar = _bar(bars, desc=desc, total=epochs, initial=start_epoch, leave=True)
     t_start = time.perf_counter()
     last_epoch_s = 0.0
@@ -362,10 +354,7 @@ def fit(
         monitor.__enter__()
         for epoch in range(start_epoch, epochs):
             elapsed = elapsed_before + time.perf_counter() - t_start
-            over = time_budget_s is not None and epoch > start_epoch and elapsed + last_epoch_s > time_budget_s
-            if world > 1:  # every process must take the same decision, or the others wait forever
-                over = _all_sum([float(over)], device)[0] > 0
-            if over:
+            if _over_budget(time_budget_s, epoch > start_epoch and elapsed + last_epoch_s > time_budget_s, run):
                 history.meta["stopped"] = f"time budget of {time_budget_s:g} s after {epoch} epochs"
                 if progress and main:
                     _say(f"{desc}: stopping, the time budget of {time_budget_s:g} s would be exceeded", epoch_bar)
@@ -373,76 +362,119 @@ def fit(
             t_epoch = time.perf_counter()
             if on_epoch_start is not None:
                 on_epoch_start(epoch, model)
-            if isinstance(train_loader.sampler, DistributedSampler):
-                train_loader.sampler.set_epoch(epoch)
-            net.train()
-            monitor.reset()
-            loss_sum = hits = n = 0.0
-            try:
-                n_batches: Optional[int] = len(train_loader)
-            except TypeError:  # an iterable-style dataset
-                n_batches = None
-            batch_bar = _bar(bars, desc=f"epoch {epoch + 1}/{epochs}", total=n_batches, leave=False)
-            for x, y in train_loader:
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                opt.zero_grad(set_to_none=True)
-                with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                    logits = _logits(net(x)).float()
-                    batch_loss = _loss(logits, y, loss, label_smoothing)
-                scaler.scale(batch_loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                reset_states(model)
-                k = len(y)
-                loss_sum += float(batch_loss.detach()) * k
-                hits += _hits(logits.detach(), y)
-                n += k
-                if bars:
-                    batch_bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{hits / n:.3f}",
-                                          rate=f"{monitor.rate:.3f}", refresh=False)
-                    batch_bar.update(1)
-            batch_bar.close()
-            spikes = sum(float(v) for v in monitor.spikes.values())
-            count = float(sum(monitor.counts.values()))
-            loss_sum, hits, n, spikes, count = _all_sum([loss_sum, hits, n, spikes, count], device)
-            record: dict[str, Any] = {
-                "epoch": epoch + 1,
-                "lr": opt.param_groups[0]["lr"],
-                "train_loss": loss_sum / max(n, 1),
-                "train_acc": hits / max(n, 1),
-                "train_rate": spikes / count if count else math.nan,
-            }
-            if sched is not None:
-                sched.step()
+            batch_bar = _bar(bars, desc=f"epoch {epoch + 1}/{epochs}", total=_n_batches(train_loader), leave=False)
+            record = {"epoch": epoch + 1, **_train_epoch(run, train_loader, epoch, monitor, batch_bar)}
+            if run.sched is not None:
+                run.sched.step()
             if test_loader is not None:
-                ev = evaluate(net, test_loader, device=device, monitor=monitor, amp=use_amp)
-                record.update(test_loss=ev["loss"], test_acc=ev["acc"], test_rate=ev["rate"])
+                record.update(_evaluate(run, test_loader, monitor))
             last_epoch_s = time.perf_counter() - t_epoch
             record["epoch_s"] = last_epoch_s
             record["elapsed_s"] = elapsed_before + time.perf_counter() - t_start
             history.epochs.append(record)
             history.meta["wall_s"] = record["elapsed_s"]
-            if ckpt_dir is not None:
-                _save_checkpoint(ckpt_dir, model, opt, sched, scaler, train_loader, history, epoch + 1, epochs,
-                                 record["elapsed_s"], rank, world)
+            if ckpt is not None:
+                _save(ckpt, run, train_loader, history)
             if progress and main:
-                line = _summary(desc, record, epochs)
-                if bars:
-                    epoch_bar.set_postfix_str(line.split(": ", 1)[1], refresh=False)
-                    epoch_bar.update(1)
-                else:
-                    print(line, flush=True)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, record)
+                _report(desc, record, epochs, epoch_bar if bars else None)
     finally:
         monitor.close()
         epoch_bar.close()
         if flush:
             torch.set_flush_denormal(False)
     history.meta["wall_s"] = elapsed_before + time.perf_counter() - t_start
-    if ckpt_dir is not None and main:
-        history.save(ckpt_dir / HISTORY)
+    if ckpt is not None and main:
+        history.save(ckpt.parent / HISTORY)
     return history
+
+
+@dataclass
+class _Run:
+    """What the phases of one :func:`fit` call share: the model, its optimizer and the run's arguments."""
+
+    model: nn.Module
+    net: nn.Module  # the model, or its DistributedDataParallel wrapper
+    opt: torch.optim.Optimizer
+    sched: Optional[torch.optim.lr_scheduler.LRScheduler]
+    scaler: torch.amp.GradScaler
+    device: torch.device
+    amp: bool
+    loss: str
+    label_smoothing: float
+    rank: int
+    world: int
+    args: dict[str, Any]  # the arguments that a resumed run must share (RUN_ARGS), stored in the checkpoint
+
+
+def _optimizer(name: str, params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=SGD_MOMENTUM, weight_decay=weight_decay)
+    cls = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "adamax": torch.optim.Adamax}[name]
+    return cls(params, lr=lr, weight_decay=weight_decay)
+
+
+def _n_batches(loader: DataLoader) -> Optional[int]:
+    try:
+        return len(loader)
+    except TypeError:  # an iterable-style dataset
+        return None
+
+
+def _over_budget(time_budget_s: Optional[float], over: bool, run: _Run) -> bool:
+    """Whether to stop before this epoch; under torchrun every process takes the same decision (or the
+    others would wait forever for the one that stopped)."""
+    if time_budget_s is None:
+        return False
+    if run.world > 1:
+        over = _all_sum([float(over)], run.device)[0] > 0
+    return over
+
+
+def _train_epoch(run: _Run, loader: DataLoader, epoch: int, monitor: FiringRateMonitor, bar) -> dict[str, Any]:
+    """One pass over ``loader``: the epoch's learning rate and mean training loss, accuracy and firing rate."""
+    if isinstance(loader.sampler, DistributedSampler):
+        loader.sampler.set_epoch(epoch)
+    run.net.train()
+    monitor.reset()
+    loss_sum = hits = n = 0.0
+    for x, y in loader:
+        x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
+        run.opt.zero_grad(set_to_none=True)
+        with torch.autocast(run.device.type, dtype=torch.float16, enabled=run.amp):
+            logits = _logits(run.net(x)).float()
+            batch_loss = _loss(logits, y, run.loss, run.label_smoothing)
+        run.scaler.scale(batch_loss).backward()
+        run.scaler.step(run.opt)
+        run.scaler.update()
+        reset_states(run.model)
+        loss_sum += float(batch_loss.detach()) * len(y)
+        hits += _hits(logits.detach(), y)
+        n += len(y)
+        if not bar.disable:
+            bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{hits / n:.3f}", rate=f"{monitor.rate:.3f}",
+                            refresh=False)
+            bar.update(1)
+    bar.close()
+    spikes = sum(float(v) for v in monitor.spikes.values())
+    count = float(sum(monitor.counts.values()))
+    loss_sum, hits, n, spikes, count = _all_sum([loss_sum, hits, n, spikes, count], run.device)
+    return {"lr": run.opt.param_groups[0]["lr"], "train_loss": loss_sum / max(n, 1), "train_acc": hits / max(n, 1),
+            "train_rate": spikes / count if count else math.nan}
+
+
+def _evaluate(run: _Run, loader: DataLoader, monitor: FiringRateMonitor) -> dict[str, float]:
+    ev = evaluate(run.net, loader, device=run.device, monitor=monitor, amp=run.amp)
+    return {"test_loss": ev["loss"], "test_acc": ev["acc"], "test_rate": ev["rate"]}
+
+
+def _report(desc: str, record: dict[str, Any], epochs: int, epoch_bar) -> None:
+    """The epoch's summary: on the live bar, or one printed line (static build)."""
+    line = _summary(desc, record, epochs)
+    if epoch_bar is not None:
+        epoch_bar.set_postfix_str(line.split(": ", 1)[1], refresh=False)
+        epoch_bar.update(1)
+    else:
+        print(line, flush=True)
 
 
 def _summary(desc: str, r: dict[str, Any], epochs: int) -> str:
@@ -453,20 +485,68 @@ def _summary(desc: str, r: dict[str, Any], epochs: int) -> str:
     return line + f"  ({r['epoch_s']:.1f} s)"
 
 
-def _save_checkpoint(ckpt_dir: Path, model, opt, sched, scaler, loader, history: History, epoch: int,
-                     epochs: int, elapsed: float, rank: int, world: int) -> None:
+# ------------------------------------------------------------------------------------------ checkpoints
+def _fresh(path: Path) -> str:
+    return (f"To start fresh, delete {path.parent} (or pass resume=False, or another checkpoint_dir, to "
+            "fit()).")
+
+
+def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
+    """The checkpoint at ``path``, or a ValueError that names the file and says how to start fresh."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except Exception as err:  # a truncated zip, an empty file, text, another program's pickle...
+        raise ValueError(f"{path} cannot be read as a checkpoint ({type(err).__name__}: {err}); it may be "
+                         f"truncated by an interrupted copy or not be a checkpoint of snnlib.train.fit. "
+                         f"{_fresh(path)}") from err
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        what = (f"a {type(state).__name__}" if not isinstance(state, dict)
+                else f"a dict without {', '.join(missing)}")
+        raise ValueError(f"{path} is not a checkpoint of snnlib.train.fit: it holds {what}"
+                         + (" (checkpoints of older snnlib versions did not store their arguments)"
+                            if isinstance(state, dict) and missing == ["args"] else "") + f". {_fresh(path)}")
+    return state
+
+
+def _resume(path: Path, run: _Run, loader: DataLoader) -> tuple[History, int, float]:
+    """Load model, optimizer, schedule, scaler and RNG states from ``path``; returns the history so far, the
+    epoch to continue at and the time already spent.  Refuses a checkpoint made with other arguments."""
+    state = _read_checkpoint(path, run.device)
+    differ = [f"{k}={state['args'].get(k)!r}, not {v!r}" for k, v in run.args.items() if state["args"].get(k) != v]
+    if differ:
+        raise ValueError(f"{path} was made with {'; '.join(differ)} (checkpoint, not this call), so this call "
+                         f"cannot resume it. To resume, call fit() with the checkpoint's arguments. {_fresh(path)}")
+    try:
+        run.model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise ValueError(f"the model in {path} does not fit this model: {err}. {_fresh(path)}") from err
+    run.opt.load_state_dict(state["optimizer"])
+    if run.sched is not None and state["scheduler"] is not None:
+        run.sched.load_state_dict(state["scheduler"])
+    run.scaler.load_state_dict(state["scaler"])
+    _set_rng_state(state["rng"][run.rank] if isinstance(state["rng"], list) else state["rng"], loader)
+    history = History(epochs=state["history"]["epochs"], meta=state["history"]["meta"])
+    history.meta["resumed_from_epoch"] = state["epoch"]
+    return history, state["epoch"], state["elapsed_s"]
+
+
+def _save(path: Path, run: _Run, loader: DataLoader, history: History) -> None:
+    """Write ``last.pt`` (atomically) and ``history.json`` after an epoch; every process's RNG state goes in,
+    so that each resumes its own stream."""
     rng = _rng_state(loader)
-    if world > 1:  # every process's RNG state, so that each resumes its own stream
-        gathered: list[Any] = [None] * world
+    if run.world > 1:
+        gathered: list[Any] = [None] * run.world
         dist.all_gather_object(gathered, rng)
         rng = gathered
-    if rank != 0:
+    if run.rank != 0:
         return
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    state = {"epoch": epoch, "epochs": epochs, "elapsed_s": elapsed, "model": model.state_dict(),
-             "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
-             "scaler": scaler.state_dict(), "rng": rng, "history": history.to_dict()}
-    tmp = ckpt_dir / (CHECKPOINT + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {"epoch": history.last["epoch"], "args": run.args, "elapsed_s": history.last["elapsed_s"],
+             "model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
+             "scheduler": run.sched.state_dict() if run.sched is not None else None,
+             "scaler": run.scaler.state_dict(), "rng": rng, "history": history.to_dict()}
+    tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
-    tmp.replace(ckpt_dir / CHECKPOINT)
-    history.save(ckpt_dir / HISTORY)
+    tmp.replace(path)
+    history.save(path.parent / HISTORY)
