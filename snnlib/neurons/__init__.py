@@ -3,6 +3,7 @@
 * :class:`LIF` -- the serial LIF with reset (equal to spikingjelly's ``LIFNode``); chapter 00.
 * :class:`ATan` -- the fused ATan surrogate (equal to spikingjelly's); chapter 00.
 * :func:`leaky_integrate` -- the reset-free leaky integrator, five methods; chapters 01 and 03.
+* :class:`ParaLIF` -- the parallelisable LIF, eleven firing functions, recurrent form; chapter 03.
 * :class:`ResetFreeLIF` -- the LIF without reset, as a loop and as a PSN; chapter 01.
 * :class:`PSN`, :class:`MaskedPSN`, :class:`SlidingPSN` -- the PSN family (state dicts load to and from
   spikingjelly's); chapter 01.
@@ -11,14 +12,16 @@ from __future__ import annotations
 
 from .integrate import METHODS, auto_method, leaky_integrate
 from .lif import LIF, lif_multi_step
+from .paralif import FIRING_MODES, ParaLIF, three_fft_charge
 from .psn import PSN, MaskedPSN, SlidingPSN, causal_fir
 from .reset_free import ResetFreeLIF
-from .surrogate import ATan, atan_spike, default_surrogate, surrogate_grad
+from .surrogate import ATan, FastSigmoid, atan_spike, default_surrogate, fast_sigmoid_spike, surrogate_grad
 
 __all__ = [
     "LIF", "lif_multi_step",
     "PSN", "MaskedPSN", "SlidingPSN", "causal_fir",
     "ResetFreeLIF",
+    "ParaLIF", "FIRING_MODES", "three_fft_charge",
     "leaky_integrate", "auto_method", "METHODS",
-    "ATan", "atan_spike", "default_surrogate", "surrogate_grad",
+    "ATan", "atan_spike", "default_surrogate", "surrogate_grad", "FastSigmoid", "fast_sigmoid_spike",
 ]

@@ -25,6 +25,7 @@ from spikingjelly.activation_based import surrogate as sj_surrogate
 
 __all__ = [
     "ATan", "atan_spike", "spike", "default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first",
+    "FastSigmoid", "fast_sigmoid_spike",
 ]
 
 
@@ -136,6 +137,57 @@ class ATan(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, spiking=True"
+
+
+class _FastSigmoidSpike(torch.autograd.Function):
+    """Heaviside forward (``x > 0``), fast-sigmoid surrogate backward ``g / (scale |x| + 1)^2``."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        d = x.abs().mul_(ctx.scale).add_(1)
+        return grad_output / d.mul_(d), None
+
+
+def fast_sigmoid_spike(x: torch.Tensor, scale: float = 100.0) -> torch.Tensor:
+    r"""Spikes :math:`H(x) = 1[x > 0]` with the fast-sigmoid surrogate
+    :math:`\partial S / \partial x = 1 / (\text{scale}\,|x| + 1)^2` (SuperSpike; ParaLIF's ``fastsig``).
+
+    Defined in chapter 03 (ParaLIF), section "Firing functions".
+    """
+    return _FastSigmoidSpike.apply(x, float(scale))
+
+
+class FastSigmoid(torch.nn.Module):
+    r"""The fast-sigmoid surrogate spike: forward :math:`H(x) = 1[x > 0]`, backward
+    :math:`g / (\text{scale}\,|x| + 1)^2`, scale 100 by default (the ParaLIF code's ``fastsig``).
+
+    spikingjelly's ``SoftSign(alpha)`` has the same shape with another height: its derivative is
+    :math:`\alpha / (2 (1 + \alpha |x|)^2)`, so ours is ``2 / scale`` times ``SoftSign(alpha=scale)``'s
+    (and its forward fires at ``x >= 0``, ours at ``x > 0``).  No parameters.
+
+    Defined in chapter 03 (ParaLIF), section "Firing functions".
+    """
+
+    spiking = True
+
+    def __init__(self, scale: float = 100.0):
+        super().__init__()
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ValueError(f"scale={scale!r} must be a positive real number")
+        self.scale = float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _FastSigmoidSpike.apply(x, self.scale)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}, spiking=True"
 
 
 def spike(h: torch.Tensor, v_threshold: float, surrogate_function: Callable[[torch.Tensor], torch.Tensor]):
