@@ -15,7 +15,7 @@ from .lif import LIF, lif_multi_step
 from .paralif import FIRING_MODES, ParaLIF, three_fft_charge
 from .psn import PSN, MaskedPSN, SlidingPSN, causal_fir
 from .reset_free import ResetFreeLIF
-from .surrogate import ATan, FastSigmoid, atan_spike, default_surrogate, fast_sigmoid_spike, surrogate_grad
+from .surrogate import ATan, FastSigmoid, Sigmoid, atan_spike, default_surrogate, fast_sigmoid_spike, surrogate_grad
 
 __all__ = [
     "LIF", "lif_multi_step",
@@ -23,5 +23,5 @@ __all__ = [
     "ResetFreeLIF",
     "ParaLIF", "FIRING_MODES", "three_fft_charge",
     "leaky_integrate", "auto_method", "METHODS",
-    "ATan", "atan_spike", "default_surrogate", "surrogate_grad", "FastSigmoid", "fast_sigmoid_spike",
+    "ATan", "atan_spike", "default_surrogate", "surrogate_grad", "FastSigmoid", "fast_sigmoid_spike", "Sigmoid",
 ]

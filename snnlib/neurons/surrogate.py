@@ -25,7 +25,7 @@ from spikingjelly.activation_based import surrogate as sj_surrogate
 
 __all__ = [
     "ATan", "atan_spike", "spike", "default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first",
-    "FastSigmoid", "fast_sigmoid_spike",
+    "FastSigmoid", "fast_sigmoid_spike", "Sigmoid",
 ]
 
 
@@ -195,3 +195,42 @@ def spike(h: torch.Tensor, v_threshold: float, surrogate_function: Callable[[tor
     if type(surrogate_function) is ATan:
         return _ATanSpike.apply(h, surrogate_function.alpha, float(v_threshold))
     return surrogate_function(h - v_threshold if v_threshold != 0.0 else h)
+
+
+class _SigmoidSpike(torch.autograd.Function):
+    """Heaviside forward (``x >= 0``), sigmoid surrogate backward ``alpha s (1 - s)``, ``s = sigmoid(alpha x)``."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(x * ctx.alpha)
+        return grad_output * (1 - s) * s * ctx.alpha, None
+
+
+class Sigmoid(torch.nn.Module):
+    r"""The sigmoid surrogate spike: forward :math:`\Theta(x) = 1[x \ge 0]`, backward
+    :math:`\sigma'(x) = \alpha\, s(\alpha x)(1 - s(\alpha x))` with :math:`s` the logistic function.
+
+    A drop-in for spikingjelly's ``surrogate.Sigmoid(alpha)`` in spiking mode (its default, alpha = 4, is
+    the surrogate of spikingjelly's ``LIFNode`` and of Spikformer).  No parameters.
+    """
+
+    spiking = True
+
+    def __init__(self, alpha: float = 4.0):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+            raise ValueError(f"alpha={alpha!r} must be a positive real number")
+        self.alpha = float(alpha)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _SigmoidSpike.apply(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, spiking=True"
