@@ -8,37 +8,74 @@ One entry per number, taken from the book's digest of the seven papers (``shared
 * ``unverified``: not checked; printed with the mark "(unverified)", never as the paper's number.
 
 Chapters and the scoreboard look numbers up here by key (:func:`get`), so that a number is written down
-once.  Accuracies are in percent.
+once.  Accuracies are in percent.  A new number is one keyword call::
 
-Defined in chapter 00 (Foundations), "Reproductions".
+    _add(key="psu/shd/rpsu", paper="psu", what="RPSU", value=92.49, unit="%", metric="test accuracy",
+         dataset="SHD", setting="T = 15, threshold 0.3", source="secondary", status="secondary")
+
+Papers are cited author-year (:attr:`Paper.citation`, "Fang et al., 2023a"), as in the bibliography.
+
+Defined in chapter 01 (PSN), "Reproduction: the neuron comparison".
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Optional
+from typing import Optional, Union
 
-__all__ = ["PAPERS", "PaperNumber", "REGISTRY", "STATUSES", "get", "by_paper", "format_value"]
+__all__ = ["Paper", "PAPERS", "PaperNumber", "REGISTRY", "STATUSES", "get", "by_paper", "format_value"]
 
 STATUSES = ("verified", "secondary", "unverified")
 
-#: paper id -> (short citation, where it comes from)
-PAPERS: dict[str, dict[str, str]] = {
-    "psn": {"cite": "Fang et al., Parallel Spiking Neurons, NeurIPS 2023 (arXiv 2304.12760)",
-            "code": "fangwei123456/Parallel-Spiking-Neuron", "chapter": "01"},
-    "psu": {"cite": "Li et al., PSU / IPSU / RPSU, IJCNN 2024 (arXiv 2402.00449)", "code": "Brain-Cog-Lab/PSU",
-            "chapter": "02"},
-    "paralif": {"cite": "Yarga & Wood, ParaLIF, Neuromorphic Computing and Engineering 2025 "
-                        "(doi 10.1088/2634-4386/adb7fe)",
-                "code": "NECOTIS/Parallelizable-Leaky-Integrate-and-Fire-Neuron", "chapter": "03"},
-    "spikformer": {"cite": "Zhou et al., Spikformer, ICLR 2023 (arXiv 2209.15425)", "code": "ZK-Zhou/spikformer",
-                   "chapter": "04"},
-    "spikformer_v2": {"cite": "Zhou et al., Spikformer V2 (arXiv 2401.02020)", "code": "none released",
-                      "chapter": "05"},
-    "ms_resnet": {"cite": "Hu et al., MS-ResNet, IEEE TNNLS 2024 (arXiv 2112.08954)", "code": "Ariande1/MS-ResNet",
-                  "chapter": "06"},
-    "syna": {"cite": "Shan et al., SynA-ResNet / ORRC (arXiv 2311.06570)",
-             "code": "Ym-Shan/ORRC-SynA-natural-pruning", "chapter": "07"},
-}
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper of the book: its author-year citation, the full reference, its code and its chapter.
+
+    ``bibkey`` is its entry in ``book/references.bib`` (the book's pages cite it with ``{cite:t}``);
+    ``year`` carries the letter that tells two papers of the same authors and year apart ("2023a").
+    """
+
+    key: str
+    authors: str  # "Fang et al.", "Yarga & Wood"
+    year: str
+    title: str
+    venue: str
+    ref: str  # "arXiv 2304.12760", "doi 10.1088/2634-4386/adb7fe"
+    code: str  # the official repository, or "none released"
+    chapter: str
+    bibkey: str
+
+    @property
+    def citation(self) -> str:
+        """Author-year: ``Fang et al., 2023a``."""
+        return f"{self.authors}, {self.year}"
+
+    @property
+    def reference(self) -> str:
+        """``Fang et al., 2023a. Parallel Spiking Neurons. NeurIPS 2023 (arXiv 2304.12760)``."""
+        return f"{self.citation}. {self.title}. {self.venue} ({self.ref})"
+
+
+_PAPER_LIST = (
+    # 2023a: Fang et al. 2023b is SpikingJelly (Science Advances), also in book/references.bib
+    Paper(key="psn", authors="Fang et al.", year="2023a", title="Parallel Spiking Neurons", venue="NeurIPS 2023",
+          ref="arXiv 2304.12760", code="fangwei123456/Parallel-Spiking-Neuron", chapter="01", bibkey="fang2023psn"),
+    Paper(key="psu", authors="Li et al.", year="2024", title="PSU / IPSU / RPSU", venue="IJCNN 2024",
+          ref="arXiv 2402.00449", code="Brain-Cog-Lab/PSU", chapter="02", bibkey="li2024psu"),
+    Paper(key="paralif", authors="Yarga & Wood", year="2025", title="ParaLIF",
+          venue="Neuromorphic Computing and Engineering 2025", ref="doi 10.1088/2634-4386/adb7fe",
+          code="NECOTIS/Parallelizable-Leaky-Integrate-and-Fire-Neuron", chapter="03", bibkey="yarga2025paralif"),
+    Paper(key="spikformer", authors="Zhou et al.", year="2023", title="Spikformer", venue="ICLR 2023",
+          ref="arXiv 2209.15425", code="ZK-Zhou/spikformer", chapter="04", bibkey="zhou2023spikformer"),
+    Paper(key="spikformer_v2", authors="Zhou et al.", year="2024", title="Spikformer V2", venue="preprint",
+          ref="arXiv 2401.02020", code="none released", chapter="05", bibkey="zhou2024spikformerv2"),
+    Paper(key="ms_resnet", authors="Hu et al.", year="2024", title="MS-ResNet", venue="IEEE TNNLS 2024",
+          ref="arXiv 2112.08954", code="Ariande1/MS-ResNet", chapter="06", bibkey="hu2024msresnet"),
+    Paper(key="syna", authors="Shan et al.", year="2023", title="SynA-ResNet / ORRC", venue="preprint",
+          ref="arXiv 2311.06570", code="Ym-Shan/ORRC-SynA-natural-pruning", chapter="07", bibkey="shan2023synaresnet"),
+)
+#: paper id -> :class:`Paper`, in book order
+PAPERS: dict[str, Paper] = {p.key: p for p in _PAPER_LIST}
 
 
 @dataclass(frozen=True)
@@ -79,18 +116,29 @@ def format_value(n: PaperNumber, *, mark: bool = True) -> str:
     return text
 
 
-_LOGS = "official training logs"
-_SCIFAR = "T = 32 (column by column), 6 x (Conv1d-BN-neuron) 128 channels, 256 epochs, batch 128, label smoothing 0.1"
-
 _entries: list[PaperNumber] = []
 
 
-def _add(key, paper, what, value, *args, **kw) -> None:
-    if isinstance(value, str):  # keep the digits as the paper prints them ("81.50")
-        kw.setdefault("value_text", value)
+def _add(*, key: str, paper: str, what: str, value: Union[float, str, None], unit: str, metric: str, dataset: str,
+         setting: str, source: str, status: str, value_text: str = "", note: str = "") -> None:
+    """Add one number.  A ``value`` given as a string keeps the digits as the paper prints them ("81.50")."""
+    if isinstance(value, str):
+        value_text = value_text or value
         value = float(value)
-    _entries.append(PaperNumber(key, paper, what, value, *args, **kw))
+    _entries.append(PaperNumber(key=key, paper=paper, what=what, value=value, unit=unit, metric=metric,
+                                dataset=dataset, setting=setting, source=source, status=status,
+                                value_text=value_text, note=note))
 
+
+_LOGS = "official training logs"
+_SCIFAR = "T = 32 (column by column), 6 x (Conv1d-BN-neuron) 128 channels, 256 epochs, batch 128, label smoothing 0.1"
+#: what the PSN paper's sequential-CIFAR numbers share
+_PSN_SCIFAR = dict(paper="psn", unit="%", metric="max test accuracy", setting=_SCIFAR, source=_LOGS,
+                   status="verified")
+_PSN_LOGS = dict(paper="psn", unit="%", metric="max test accuracy", source=_LOGS, status="verified")
+_SECONDARY = dict(source="secondary", status="secondary")
+_ABSTRACT = dict(source="abstract", status="verified")
+_NOTES = dict(source="reading notes, not checked", status="unverified")
 
 # --- PSN: sequential CIFAR, the neuron comparison (max test accuracy) --------------------------------
 for _ds, _vals in (("scifar10", (88.45, 85.81, 86.70, 83.66, 83.26, 83.49, 81.50, 79.50)),
@@ -100,85 +148,85 @@ for _ds, _vals in (("scifar10", (88.45, 85.81, 86.70, 83.66, 83.26, 83.49, 81.50
             ("psn", "masked_psn_k32", "sliding_psn_k32", "glif", "klif", "plif", "lif", "lif_no_reset"),
             ("PSN", "masked PSN, k = 32", "sliding PSN, k = 32", "GLIF", "KLIF", "PLIF", "LIF", "LIF without reset"),
             _vals):
-        _add(f"psn/{_ds}/{_neuron}", "psn", _what, f"{_v:.2f}", "%", "max test accuracy", _name, _SCIFAR, _LOGS, "verified")
+        _add(key=f"psn/{_ds}/{_neuron}", what=_what, value=f"{_v:.2f}", dataset=_name, **_PSN_SCIFAR)
 
 # --- PSN: the order sweep on sequential CIFAR-100 ----------------------------------------------------
 for _kind, _what, _vals in (("masked_psn", "masked PSN", (49.30, 57.46, 59.03, 60.36)),
                             ("sliding_psn", "sliding PSN", (49.70, 55.91, 59.13, 59.96))):
     for _k, _v in enumerate(_vals, start=1):
-        _add(f"psn/scifar100/order/{_kind}/k{_k}", "psn", f"{_what}, k = {_k}", f"{_v:.2f}", "%", "max test accuracy",
-             "Sequential CIFAR-100", _SCIFAR, _LOGS, "verified")
-_add("psn/scifar100/order/masked_psn/k5-32", "psn", "masked PSN, k = 5 ... 32", None, "%", "max test accuracy",
-     "Sequential CIFAR-100", _SCIFAR, _LOGS, "verified", value_text="59.5-61.3")
-_add("psn/scifar100/order/sliding_psn/k5-32", "psn", "sliding PSN, k = 5 ... 32", None, "%", "max test accuracy",
-     "Sequential CIFAR-100", _SCIFAR, _LOGS, "verified", value_text="about 60-62.6")
+        _add(key=f"psn/scifar100/order/{_kind}/k{_k}", what=f"{_what}, k = {_k}", value=f"{_v:.2f}",
+             dataset="Sequential CIFAR-100", **_PSN_SCIFAR)
+_add(key="psn/scifar100/order/masked_psn/k5-32", what="masked PSN, k = 5 ... 32", value=None, value_text="59.5-61.3",
+     dataset="Sequential CIFAR-100", **_PSN_SCIFAR)
+_add(key="psn/scifar100/order/sliding_psn/k5-32", what="sliding PSN, k = 5 ... 32", value=None,
+     value_text="about 60-62.6", dataset="Sequential CIFAR-100", **_PSN_SCIFAR)
 
 # --- PSN: static and neuromorphic images, ImageNet ----------------------------------------------------
-_add("psn/cifar10/psn_T4", "psn", "PSN", 95.32, "%", "max test accuracy", "CIFAR-10", "T = 4", _LOGS, "verified")
+_add(key="psn/cifar10/psn_T4", what="PSN", value=95.32, dataset="CIFAR-10", setting="T = 4", **_PSN_LOGS)
 for _T, _v in ((4, 82.3), (8, 85.3), (10, 85.9)):
-    _add(f"psn/cifar10dvs/psn_T{_T}", "psn", f"PSN, T = {_T}", _v, "%", "max test accuracy", "CIFAR10-DVS",
-         f"T = {_T}", _LOGS, "verified")
-_add("psn/imagenet/sew_resnet18", "psn", "SEW-ResNet18 + PSN", 67.63, "%", "max test accuracy", "ImageNet",
-     "T = 4", _LOGS, "verified")
-_add("psn/imagenet/sew_resnet34", "psn", "SEW-ResNet34 + PSN", 70.54, "%", "max test accuracy", "ImageNet",
-     "T = 4", _LOGS, "verified")
+    _add(key=f"psn/cifar10dvs/psn_T{_T}", what=f"PSN, T = {_T}", value=_v, dataset="CIFAR10-DVS", setting=f"T = {_T}",
+         **_PSN_LOGS)
+_add(key="psn/imagenet/sew_resnet18", what="SEW-ResNet18 + PSN", value=67.63, dataset="ImageNet", setting="T = 4",
+     **_PSN_LOGS)
+_add(key="psn/imagenet/sew_resnet34", what="SEW-ResNet34 + PSN", value=70.54, dataset="ImageNet", setting="T = 4",
+     **_PSN_LOGS)
 
 # --- PSU ----------------------------------------------------------------------------------------------
-_add("psu/shd/rpsu", "psu", "RPSU", 92.49, "%", "test accuracy", "SHD", "T = 15, threshold 0.3", "secondary",
-     "secondary", note="the abstract gives no number")
+_add(key="psu/shd/rpsu", paper="psu", what="RPSU", value=92.49, unit="%", metric="test accuracy", dataset="SHD",
+     setting="T = 15, threshold 0.3", note="the abstract gives no number", **_SECONDARY)
 
 # --- ParaLIF -----------------------------------------------------------------------------------------
-_add("paralif/speedup", "paralif", "ParaLIF against the serial LIF", None, "x", "training speed-up",
-     "spiking datasets of the paper", "", "abstract", "verified", value_text="up to 200",
-     note="per-dataset accuracies are unverified")
+_add(key="paralif/speedup", paper="paralif", what="ParaLIF against the serial LIF", value=None, value_text="up to 200",
+     unit="x", metric="training speed-up", dataset="spiking datasets of the paper", setting="",
+     note="per-dataset accuracies are unverified", **_ABSTRACT)
 
 # --- Spikformer ----------------------------------------------------------------------------------------
-_add("spikformer/imagenet", "spikformer", "Spikformer, 66.3M parameters", 74.81, "%", "top-1 accuracy", "ImageNet",
-     "T = 4", "abstract", "verified")
-_add("spikformer/cifar10", "spikformer", "Spikformer-4-384", 95.19, "%", "test accuracy", "CIFAR-10", "T = 4",
-     "secondary", "secondary")
-_add("spikformer/cifar100", "spikformer", "Spikformer-4-384", 77.86, "%", "test accuracy", "CIFAR-100", "T = 4",
-     "secondary", "secondary")
-_add("spikformer/cifar10dvs", "spikformer", "Spikformer", 80.9, "%", "test accuracy", "CIFAR10-DVS", "T = 16",
-     "secondary", "secondary")
-_add("spikformer/dvs128", "spikformer", "Spikformer", 98.3, "%", "test accuracy", "DVS128 Gesture", "T = 16",
-     "secondary", "secondary")
-_add("spikformer/cifar100/ssa", "spikformer", "spiking self-attention (SSA)", 77.86, "%", "test accuracy",
-     "CIFAR-100", "ablation, SSA against softmax attention", "secondary", "secondary")
-_add("spikformer/cifar100/vsa", "spikformer", "softmax attention (VSA)", 77.92, "%", "test accuracy", "CIFAR-100",
-     "ablation, SSA against softmax attention", "secondary", "secondary")
+_add(key="spikformer/imagenet", paper="spikformer", what="Spikformer, 66.3M parameters", value=74.81, unit="%",
+     metric="top-1 accuracy", dataset="ImageNet", setting="T = 4", **_ABSTRACT)
+for _key, _what, _v, _ds, _setting in (
+        ("spikformer/cifar10", "Spikformer-4-384", 95.19, "CIFAR-10", "T = 4"),
+        ("spikformer/cifar100", "Spikformer-4-384", 77.86, "CIFAR-100", "T = 4"),
+        ("spikformer/cifar10dvs", "Spikformer", 80.9, "CIFAR10-DVS", "T = 16"),
+        ("spikformer/dvs128", "Spikformer", 98.3, "DVS128 Gesture", "T = 16"),
+        ("spikformer/cifar100/ssa", "spiking self-attention (SSA)", 77.86, "CIFAR-100",
+         "ablation, SSA against softmax attention"),
+        ("spikformer/cifar100/vsa", "softmax attention (VSA)", 77.92, "CIFAR-100",
+         "ablation, SSA against softmax attention")):
+    _add(key=_key, paper="spikformer", what=_what, value=_v, unit="%", metric="test accuracy", dataset=_ds,
+         setting=_setting, **_SECONDARY)
 
 # --- Spikformer V2 -------------------------------------------------------------------------------------
-_add("spikformer_v2/imagenet/8layer", "spikformer_v2", "8-layer Spikformer V2", 80.38, "%", "top-1 accuracy",
-     "ImageNet", "T = 4", "abstract", "verified")
-_add("spikformer_v2/imagenet/172m_ssl", "spikformer_v2", "16-layer Spikformer V2 (172M) after self-supervised "
-     "pre-training", "81.10", "%", "top-1 accuracy", "ImageNet", "T = 1", "abstract", "verified")
-_add("spikformer_v2/mask_ratio", "spikformer_v2", "mask ratio of the MAE-style pre-training", 75, "%",
-     "setting", "ImageNet", "pre-training", "secondary", "secondary")
+_add(key="spikformer_v2/imagenet/8layer", paper="spikformer_v2", what="8-layer Spikformer V2", value=80.38, unit="%",
+     metric="top-1 accuracy", dataset="ImageNet", setting="T = 4", **_ABSTRACT)
+_add(key="spikformer_v2/imagenet/172m_ssl", paper="spikformer_v2",
+     what="16-layer Spikformer V2 (172M) after self-supervised pre-training", value="81.10", unit="%",
+     metric="top-1 accuracy", dataset="ImageNet", setting="T = 1", **_ABSTRACT)
+_add(key="spikformer_v2/mask_ratio", paper="spikformer_v2", what="mask ratio of the MAE-style pre-training", value=75,
+     unit="%", metric="setting", dataset="ImageNet", setting="pre-training", **_SECONDARY)
 
 # --- MS-ResNet -----------------------------------------------------------------------------------------
-_add("ms_resnet/cifar10/depth", "ms_resnet", "deepest MS-ResNet trained without degradation", 482, "layers",
-     "depth", "CIFAR-10", "", "abstract", "verified")
-_add("ms_resnet/imagenet/depth", "ms_resnet", "deepest MS-ResNet trained without degradation", 104, "layers",
-     "depth", "ImageNet", "", "abstract", "verified")
-_add("ms_resnet/imagenet/ms_resnet104", "ms_resnet", "MS-ResNet104", 76.02, "%", "top-1 accuracy", "ImageNet", "",
-     "abstract", "verified")
-_add("ms_resnet/spikes_per_neuron", "ms_resnet", "MS-ResNet", 1, "spikes per neuron", "spikes per neuron",
-     "ImageNet", "", "abstract", "verified", value_text="about 1")
-_add("ms_resnet/cifar10/ms_resnet482", "ms_resnet", "MS-ResNet482", 91.9, "%", "test accuracy", "CIFAR-10", "",
-     "reading notes, not checked", "unverified")
-_add("ms_resnet/flip_probability", "ms_resnet", "probability that a residual path changes a neuron's firing "
-     "state", 16, "%", "analysis", "-", "F ~ N(0, sigma^2), sigma = V_th = 0.5", "reading notes, not checked",
-     "unverified", value_text="about 16")
+_add(key="ms_resnet/cifar10/depth", paper="ms_resnet", what="deepest MS-ResNet trained without degradation", value=482,
+     unit="layers", metric="depth", dataset="CIFAR-10", setting="", **_ABSTRACT)
+_add(key="ms_resnet/imagenet/depth", paper="ms_resnet", what="deepest MS-ResNet trained without degradation",
+     value=104, unit="layers", metric="depth", dataset="ImageNet", setting="", **_ABSTRACT)
+_add(key="ms_resnet/imagenet/ms_resnet104", paper="ms_resnet", what="MS-ResNet104", value=76.02, unit="%",
+     metric="top-1 accuracy", dataset="ImageNet", setting="", **_ABSTRACT)
+_add(key="ms_resnet/spikes_per_neuron", paper="ms_resnet", what="MS-ResNet", value=1, value_text="about 1",
+     unit="spikes per neuron", metric="spikes per neuron", dataset="ImageNet", setting="", **_ABSTRACT)
+_add(key="ms_resnet/cifar10/ms_resnet482", paper="ms_resnet", what="MS-ResNet482", value=91.9, unit="%",
+     metric="test accuracy", dataset="CIFAR-10", setting="", **_NOTES)
+_add(key="ms_resnet/flip_probability", paper="ms_resnet",
+     what="probability that a residual path changes a neuron's firing state", value=16, value_text="about 16",
+     unit="%", metric="analysis", dataset="-", setting="F ~ N(0, sigma^2), sigma = V_th = 0.5", **_NOTES)
 
 # --- SynA-ResNet / ORRC ------------------------------------------------------------------------------
-_add("syna/spikes_per_neuron", "syna", "SynA-ResNet", 0.8, "spikes per neuron", "spikes per neuron", "-", "",
-     "abstract", "verified", value_text="as little as 0.8")
-_add("syna/energy_reduction", "syna", "SynA-ResNet against its ANN", 28, "x", "energy reduction", "-", "",
-     "abstract", "verified", value_text="up to 28")
-_add("syna/spikes_per_neuron/range", "syna", "SynA-ResNet, per dataset", None, "spikes per neuron",
-     "spikes per neuron", "the paper's datasets", "", "official evaluation scripts", "verified",
-     value_text="0.36-1.04")
+_add(key="syna/spikes_per_neuron", paper="syna", what="SynA-ResNet", value=0.8, value_text="as little as 0.8",
+     unit="spikes per neuron", metric="spikes per neuron", dataset="-", setting="", **_ABSTRACT)
+_add(key="syna/energy_reduction", paper="syna", what="SynA-ResNet against its ANN", value=28, value_text="up to 28",
+     unit="x", metric="energy reduction", dataset="-", setting="", **_ABSTRACT)
+_add(key="syna/spikes_per_neuron/range", paper="syna", what="SynA-ResNet, per dataset", value=None,
+     value_text="0.36-1.04", unit="spikes per neuron", metric="spikes per neuron", dataset="the paper's datasets",
+     setting="", source="official evaluation scripts", status="verified")
 
 REGISTRY: dict[str, PaperNumber] = {}
 for _n in _entries:

@@ -1,7 +1,8 @@
 """Build the HTML book from the chapters that nbval executed (see dev.py and tools/nbcapture.py).
 
 The book's sources are staged in ``_build/src``: the prose pages, the configuration and the executed
-copy of every chapter.  Generated pages (the reproduction scoreboard) are written there too.  Jupyter
+copy of every chapter.  Generated pages (the reproduction scoreboard, from the records that the same
+execution wrote to ``--results``, and its figures) are written there too.  Jupyter
 Book then builds with warnings as errors, so a broken reference, a missing figure or a failing
 generated page stops the build.
 """
@@ -12,12 +13,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 COPY = ["_config.yml", "_toc.yml", "_ext", "_static", "assets", "book"]
 
 
-def stage(executed: Path, stage_dir: Path) -> None:
+def stage(executed: Path, stage_dir: Path, results_dir: Optional[Path] = None,
+          committed: Path = ROOT / "results") -> None:
     shutil.rmtree(stage_dir, ignore_errors=True)
     stage_dir.mkdir(parents=True)
     for name in COPY:
@@ -37,12 +40,34 @@ def stage(executed: Path, stage_dir: Path) -> None:
     if missing:
         sys.exit(f"no executed copy of {', '.join(missing)} in {executed}: a cell failed, or the chapters were "
                  f"not executed (run: python3 dev.py execute)")
-    try:
-        from snnlib import results
-    except ImportError:
-        results = None
-    if results is not None and hasattr(results, "scoreboard_markdown"):
-        (stage_dir / "book" / "scoreboard.md").write_text(results.scoreboard_markdown(), encoding="utf-8")
+    write_scoreboard(stage_dir, results_dir, committed)
+
+
+#: the folder of the scoreboard's figures, beside book/scoreboard.md in the staged sources
+FIGURES = "scoreboard-figures"
+
+
+def write_scoreboard(stage_dir: Path, results_dir: Optional[Path], committed: Path = ROOT / "results") -> Path:
+    """Write ``book/scoreboard.md`` and its figures into the staged sources.
+
+    The records are those of this build's execution (``results_dir``: the folder the chapters wrote to,
+    ``$SNNLIB_RESULTS`` during ``dev.py execute``) and the committed ``gpu``/``full`` records of
+    ``committed``; committed ``ci`` records are not used (see :func:`snnlib.results.book_records`).
+    """
+    from snnlib import results
+
+    if results_dir is not None and not results_dir.is_dir():
+        sys.exit(f"--results={results_dir} is not a folder: execute the chapters with SNNLIB_RESULTS={results_dir} "
+                 f"(python3 dev.py execute) so that the scoreboard shows this build's numbers")
+    if results_dir is None:
+        print("[build_site] no --results folder: the scoreboard shows only the committed gpu/full records", flush=True)
+    records = results.book_records(results_dir, committed)
+    book = stage_dir / "book"
+    figures = results.scoreboard_figures(records, book / FIGURES)
+    page = book / "scoreboard.md"
+    page.write_text(results.scoreboard_markdown(records=records, figures=figures, figure_dir=FIGURES),
+                    encoding="utf-8")
+    return page
 
 
 def build(stage_dir: Path, out: Path) -> None:
@@ -60,10 +85,13 @@ def main() -> None:
     ap.add_argument("--executed", type=Path, required=True)
     ap.add_argument("--stage", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True, help="the _build folder; HTML goes to OUT/html")
+    ap.add_argument("--results", type=Path, default=None,
+                    help="the records that this build's chapter execution wrote (its $SNNLIB_RESULTS, e.g. "
+                         "_build/results); the scoreboard shows them and the committed gpu/full records")
     args = ap.parse_args()
     if args.out.name != "_build":
         sys.exit(f"--out={args.out} must be a folder named _build (jupyter-book writes <parent>/_build/html)")
-    stage(args.executed, args.stage)
+    stage(args.executed, args.stage, args.results)
     build(args.stage, args.out)
 
 
