@@ -11,55 +11,54 @@ warm-up call:
 * ``rfLIF``: a full reset-free LIF neuron, ``leaky_integrate`` (auto) then spikes with ATan(alpha=2);
 * ``sPSN``, ``PSN``: snnlib's ``SlidingPSN(k=32)`` and ``PSN(T)``;
 * ``sj:LIF``, ``sj:sPSN``, ``sj:PSN``: spikingjelly's ``LIFNode(tau=2.0, hard reset, ATan(2))``,
-  ``SlidingPSN(32)`` and ``PSN(T)``, multi-step, on the same tensor.
+  ``SlidingPSN(32)`` and ``PSN(T)``, multi-step, on the same tensor;
+* ``snt:SL``: snntorch's ``StateLeaky`` (a causal depthwise ``conv1d`` with the kernel
+  ``exp(-n/tau)``) computing the same spikes as ``rfLIF``: beta mapped by
+  :func:`snnlib.peers.beta_to_snntorch` (1 + ln 0.5), threshold 1/(1 - 0.5) since it does not scale its
+  input, learnable (``learn_beta``) with ``--beta-grad``.  Shown only when snntorch (the ``peers``
+  extra) is installed.
 
-By default glibc is told to keep freed memory (see ``_steady_allocator``), so that no entry's time
-depends on the page faults that earlier entries did or did not leave behind; ``--system-malloc`` turns
-that off.  Each entry is the minimum over 7 repetitions, interleaved (rep 1 of every entry, then rep 2,
-..., in a seeded random order each time), so a burst of load hits all entries alike and no entry always
-follows the same neighbour (whose buffers it would inherit, warm or cold, from the allocator); each
-timed call starts with the input and the cotangent freshly read (warm in cache, as when the previous
-layer has just written them), whatever ran before it.  An entry whose repetition takes over 10 s stops
-repeating (its count is shown); an entry faster than 50 ms times several calls per repetition (as
-many as fill 50 ms, at most 50) and takes their mean.  The load average is printed before and after:
-on a shared machine, other processes on the second core stall every multi-threaded op.
+Both allocator modes, measured in the same run: each runs in its own worker process (glibc's
+``mallopt`` cannot be undone in a process), and for each T the two workers measure one after the other
+(their order alternating from row to row), so that load from other processes hits both alike.
+``steady`` is what :func:`snnlib.utils.steady_allocator` sets -- what ``fit()`` and the chapters get:
+glibc keeps freed memory, so no entry's time depends on the page faults that earlier entries did or did
+not leave behind; ``system`` is glibc's defaults, a plain process (as with ``SNNLIB_SYSTEM_MALLOC=1``).
+``--malloc steady`` or ``system`` measures one.  Each entry is the minimum over 7 repetitions,
+interleaved (rep 1 of every entry, then rep 2, ..., in a seeded random order each time), so a burst of
+load hits all entries alike and no entry always follows the same neighbour (whose buffers it would
+inherit, warm or cold, from the allocator); each timed call starts with the input and the cotangent
+freshly read (warm in cache, as when the previous layer has just written them), whatever ran before it.
+An entry whose repetition takes over 10 s stops repeating (its count is shown); an entry faster than
+50 ms times several calls per repetition (as many as fill 50 ms, at most 50) and takes their mean.  The
+load average is printed before and after: on a shared machine, other processes on the second core stall
+every multi-threaded op.
 
 Ratios: ``auto/floor``, ``auto/best`` (best single method), ``LIF/rf`` (spikingjelly's LIFNode over
-snnlib's reset-free LIF), ``sPSN`` and ``PSN`` (spikingjelly's time over snnlib's: above 1 means snnlib
-is faster).
+snnlib's reset-free LIF), ``SL/rf`` (snntorch's StateLeaky over the same), ``sPSN`` and ``PSN``
+(spikingjelly's time over snnlib's: above 1 means snnlib is faster); with both modes, a last table gives
+each entry's ``system`` time over its ``steady`` time.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
+import subprocess
 import sys
 import time
-from typing import Callable, Optional, Sequence
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence, TextIO
 
 import torch
 
 BATCH, FEATURES = 32, 256
 METHOD_NAMES = ("serial", "dense", "fft", "scan", "auto")
-
-
-def _steady_allocator() -> str:
-    """Make glibc keep freed memory (no mmap, no trimming), so every allocation after warm-up reuses
-    pages that are already mapped.  Otherwise whether an entry pays page faults for its large tensors
-    depends on what ran before it in the process (a heap grown by many small tensors serves large ones
-    without faults), which shifts times by 2-3x.  Returns a description for the header."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name)
-        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-        ok = libc.mallopt(M_MMAP_MAX, 0) == 1 and libc.mallopt(M_TRIM_THRESHOLD, 1 << 40) == 1
-    except (OSError, AttributeError, TypeError):
-        ok = False
-    return "glibc: no mmap, no trim (allocations reuse mapped pages)" if ok else "system allocator"
+MALLOC_MODES = ("steady", "system")
+BETA = 0.5
+_REPLY = "@snnlib.bench "  # marks a worker's replies on its stdout
 
 
 def _load() -> str:
@@ -67,6 +66,19 @@ def _load() -> str:
         return "load %.2f" % os.getloadavg()[0]
     except OSError:  # pragma: no cover - not on every platform
         return "load ?"
+
+
+def _state_leaky(beta_grad: bool, per_neuron: bool) -> Optional[torch.nn.Module]:
+    """snntorch's StateLeaky computing rfLIF's spikes (None without snntorch): its beta is
+    ``beta_to_snntorch(BETA)`` and, as it does not scale its input by 1 - beta, its threshold 1 / (1 - BETA)."""
+    from .peers import beta_to_snntorch, state_leaky_class
+
+    try:
+        cls = state_leaky_class()
+    except ImportError:
+        return None
+    beta_snt = torch.full((FEATURES,) if beta_grad and per_neuron else (), beta_to_snntorch(BETA))
+    return cls(beta=beta_snt, channels=FEATURES, threshold=1.0 / (1.0 - BETA), learn_beta=beta_grad, output=True)
 
 
 def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool,
@@ -80,9 +92,9 @@ def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool,
     x = torch.randn(T, BATCH, FEATURES, requires_grad=True)
     g = torch.randn(T, BATCH, FEATURES)
     if beta_grad:
-        beta = torch.full((FEATURES,) if per_neuron else (), 0.5, requires_grad=True)
+        beta = torch.full((FEATURES,) if per_neuron else (), BETA, requires_grad=True)
     else:
-        beta = 0.5
+        beta = BETA
     params: list[torch.Tensor] = [x] + ([beta] if beta_grad else [])
 
     def run(fn: Callable[[], torch.Tensor], extra: Sequence[torch.nn.Parameter] = ()) -> Callable[[], None]:
@@ -112,6 +124,9 @@ def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool,
     sj_p = sj_neuron.PSN(T)
     entries["sj:sPSN"] = run(lambda: sj_s(x), list(sj_s.parameters()))
     entries["sj:PSN"] = run(lambda: sj_p(x), list(sj_p.parameters()))
+    state_leaky = _state_leaky(beta_grad, per_neuron)
+    if state_leaky is not None:
+        entries["snt:SL"] = run(lambda: state_leaky(x)[0], list(state_leaky.parameters()))
 
     def warm_inputs() -> None:
         with torch.no_grad():
@@ -174,80 +189,207 @@ def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7,
     return _time_entries(entries, reps, cap_s)
 
 
-def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuron: bool = False,
-            cap_s: float = 10.0, steady_allocator: bool = True, min_rep_s: float = 0.05,
-            out=sys.stdout) -> list[dict[str, float]]:
-    """Time the neuron entries for each T and print one table; returns the rows (seconds and ratios)."""
-    from .neurons import auto_method
+def _ratios(t: dict[str, float]) -> dict[str, float]:
+    best_single = min(t[m] for m in METHOD_NAMES if m != "auto")
+    ratios = {
+        "auto/floor": t["auto"] / t["x*2"],
+        "auto/best": t["auto"] / best_single,
+        "LIF/rf": t["sj:LIF"] / t["rfLIF"],
+        "SL/rf": t["snt:SL"] / t["rfLIF"] if "snt:SL" in t else float("nan"),
+        "sPSN sj/us": t["sj:sPSN"] / t["sPSN"],
+        "PSN sj/us": t["sj:PSN"] / t["PSN"],
+    }
+    return ratios
 
-    alloc = _steady_allocator() if steady_allocator else "system allocator"
 
-    beta_desc = ("a [256] tensor" if per_neuron else "a 0-dim tensor") + " requiring grad" if beta_grad else "a float"
-    print(
-        f"snnlib.bench neurons | torch {torch.__version__} | {platform.processor() or 'cpu'} | "
-        f"{torch.get_num_threads()} threads | [T, {BATCH}, {FEATURES}] float32 | forward + backward | "
-        f"beta = 0.5 as {beta_desc} | min of {reps} interleaved reps | {alloc} | {_load()}",
-        file=out,
-    )
-    cols = ["x*2", *METHOD_NAMES, "rfLIF", "sPSN", "PSN", "sj:LIF", "sj:sPSN", "sj:PSN"]
-    ratio_cols = ["auto/floor", "auto/best", "LIF/rf", "sPSN sj/us", "PSN sj/us"]
-    head = f"{'T':>5} {'auto':>6} | " + " ".join(f"{c:>8}" for c in cols) + " | " + " ".join(
-        f"{c:>10}" for c in ratio_cols)
-    print("times in ms; ratios are plain numbers", file=out)
-    print(head, file=out)
-    print("-" * len(head), file=out)
-    rows = []
+def _worker(mode: str, threads: int, reps: int, beta_grad: bool, per_neuron: bool, cap_s: float,
+            min_rep_s: float) -> int:
+    """A measuring process for one allocator mode: after a hello line, reads one T per line on stdin
+    and answers, on stdout, ``{name: [seconds, repetitions]}`` for that T (lines marked ``_REPLY``)."""
+    from .utils import SYSTEM_MALLOC_ENV_VAR, steady_allocator
+
+    if mode == "steady":
+        alloc = steady_allocator()
+    else:  # the parent also sets SNNLIB_SYSTEM_MALLOC=1, so nothing imported here changes it either
+        alloc = f"system (glibc defaults, {SYSTEM_MALLOC_ENV_VAR}={os.environ.get(SYSTEM_MALLOC_ENV_VAR, '')})"
+    torch.set_num_threads(threads)
+    peers = ["snt:SL"] if _state_leaky(False, False) is not None else []
+
+    def reply(obj: dict[str, Any]) -> None:
+        sys.stdout.write(_REPLY + json.dumps(obj) + "\n")
+        sys.stdout.flush()
+
+    reply({"mode": mode, "alloc": alloc, "threads": torch.get_num_threads(), "peers": peers})
     seen: dict[str, tuple[int, float]] = {}  # entry -> (T, seconds) at the previous row
-    for T in Ts:
+    for line in sys.stdin:
+        T = int(line)
         # an entry already warmed up at a shorter T, and predicted (as T^2) to exceed the cap, is not
         # run an extra time just to warm up: its code paths are warm, and each call takes minutes
         skip = [k for k, (T0, s0) in seen.items() if s0 * (T / T0) ** 2 > cap_s]
         entries, warm_inputs = _neuron_entries(T, beta_grad, per_neuron)
         res = _time_entries(entries, reps, cap_s, skip, before=warm_inputs, min_rep_s=min_rep_s)
         seen = {k: (T, v[0]) for k, v in res.items()}
-        t = {k: v[0] for k, v in res.items()}
-        best_single = min(t[m] for m in METHOD_NAMES if m != "auto")
-        ratios = {
-            "auto/floor": t["auto"] / t["x*2"],
-            "auto/best": t["auto"] / best_single,
-            "LIF/rf": t["sj:LIF"] / t["rfLIF"],
-            "sPSN sj/us": t["sj:sPSN"] / t["sPSN"],
-            "PSN sj/us": t["sj:PSN"] / t["PSN"],
-        }
-        cells = []
-        for c in cols:
-            s, n = res[c]
-            cells.append(f"{s * 1e3:8.2f}" if n == reps else f"{s * 1e3:6.0f}/{n}")
+        del entries, warm_inputs
+        reply({"T": T, "res": {k: [v[0], v[1]] for k, v in res.items()}})
+    return 0
+
+
+class _Worker:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, mode: str, reps: int, beta_grad: bool, per_neuron: bool, cap_s: float, min_rep_s: float):
+        from .utils import SYSTEM_MALLOC_ENV_VAR
+
+        env = dict(os.environ)
+        env.pop(SYSTEM_MALLOC_ENV_VAR, None)
+        if mode == "system":
+            env[SYSTEM_MALLOC_ENV_VAR] = "1"
+        root = str(Path(__file__).resolve().parents[1])  # this snnlib, whatever the working directory
+        env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
+        cmd = [sys.executable, "-m", "snnlib.bench", "neurons", "--_worker", mode,
+               "--_threads", str(torch.get_num_threads()), "--reps", str(reps), "--_cap-s", repr(cap_s),
+               "--_min-rep-s", repr(min_rep_s)] + (["--beta-grad"] if beta_grad else []) + (
+               ["--per-neuron"] if per_neuron else [])
+        self.mode = mode
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.hello = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith(_REPLY):
+                return json.loads(line[len(_REPLY):])
+            sys.stderr.write(line)  # whatever else an import printed
+        code = self.proc.wait()
+        raise RuntimeError(f"the {self.mode!r} benchmark worker exited with code {code} before answering")
+
+    def measure(self, T: int) -> dict[str, tuple[float, int]]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{T}\n")
+        self.proc.stdin.flush()
+        reply = self._read()
+        return {k: (float(v[0]), int(v[1])) for k, v in reply["res"].items()}
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
+            self.proc.kill()
+            self.proc.wait()
+
+
+def neurons(Ts: Sequence[int], reps: int = 7, beta_grad: bool = False, per_neuron: bool = False,
+            cap_s: float = 10.0, malloc: str = "both", min_rep_s: float = 0.05,
+            out: TextIO = sys.stdout) -> list[dict[str, Any]]:
+    """Time the neuron entries for each T, in a worker process per allocator mode (``malloc``: ``"both"``,
+    ``"steady"`` or ``"system"``), and print one table, one row per T and mode; with both modes, a second
+    table of system/steady times.  Returns the rows: ``T``, ``malloc``, seconds per entry and the ratios.
+    """
+    if malloc not in ("both", *MALLOC_MODES):
+        raise ValueError(f"malloc={malloc!r}; expected 'both', 'steady' or 'system'")
+    modes = MALLOC_MODES if malloc == "both" else (malloc,)
+    load0 = _load()
+    workers = [_Worker(m, reps, beta_grad, per_neuron, cap_s, min_rep_s) for m in modes]
+    try:
+        return _neurons_table(Ts, reps, beta_grad, per_neuron, cap_s, min_rep_s, workers, load0, out)
+    finally:
+        for w in workers:
+            w.close()
+
+
+def _neurons_table(Ts: Sequence[int], reps: int, beta_grad: bool, per_neuron: bool, cap_s: float, min_rep_s: float,
+                   workers: list[_Worker], load0: str, out: TextIO) -> list[dict[str, Any]]:
+    from .neurons import auto_method
+
+    beta_desc = ("a [256] tensor" if per_neuron else "a 0-dim tensor") + " requiring grad" if beta_grad else "a float"
+    threads = workers[0].hello["threads"]
+    print(
+        f"snnlib.bench neurons | torch {torch.__version__} | {platform.processor() or 'cpu'} | "
+        f"{threads} threads | [T, {BATCH}, {FEATURES}] float32 | forward + backward | "
+        f"beta = {BETA} as {beta_desc} | min of {reps} interleaved reps | {load0}",
+        file=out,
+    )
+    for w in workers:
+        print(f"malloc {w.mode}: {w.hello['alloc']} (a worker process of its own)", file=out)
+    has_sl = all("snt:SL" in w.hello["peers"] for w in workers)
+    if not has_sl:
+        print("snt:SL: snntorch is not installed (pip install 'snnlib[peers]'): no StateLeaky column", file=out)
+    cols = ["x*2", *METHOD_NAMES, "rfLIF", "sPSN", "PSN", "sj:LIF", "sj:sPSN", "sj:PSN"] + (
+        ["snt:SL"] if has_sl else [])
+    ratio_cols = ["auto/floor", "auto/best", "LIF/rf"] + (["SL/rf"] if has_sl else []) + ["sPSN sj/us", "PSN sj/us"]
+    head = f"{'T':>5} {'auto':>6} {'malloc':>6} | " + " ".join(f"{c:>8}" for c in cols) + " | " + " ".join(
+        f"{c:>10}" for c in ratio_cols)
+    print("times in ms; ratios are plain numbers", file=out)
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    rows: list[dict[str, Any]] = []
+    by_T: dict[int, dict[str, dict[str, float]]] = {}
+    for i, T in enumerate(Ts):
+        order = workers if i % 2 == 0 else workers[::-1]  # neither mode always measures first
+        results = {w.mode: w.measure(T) for w in order}
         auto = auto_method(T, per_neuron=beta_grad and per_neuron)
-        print(f"{T:>5} {auto:>6} | " + " ".join(cells) + " | " + " ".join(
-            f"{ratios[c]:>10.2f}" for c in ratio_cols), file=out, flush=True)
-        rows.append({"T": T, **{k: v[0] for k, v in res.items()}, **ratios})
+        for w in workers:
+            res = results[w.mode]
+            t = {k: v[0] for k, v in res.items()}
+            ratios = _ratios(t)
+            cells = []
+            for c in cols:
+                sec, n = res[c]
+                cells.append(f"{sec * 1e3:8.2f}" if n == reps else f"{sec * 1e3:6.0f}/{n}")
+            print(f"{T:>5} {auto:>6} {w.mode:>6} | " + " ".join(cells) + " | " + " ".join(
+                f"{ratios[c]:>10.2f}" for c in ratio_cols), file=out, flush=True)
+            rows.append({"T": T, "malloc": w.mode, **t, **{c: ratios[c] for c in ratio_cols}})
+            by_T.setdefault(T, {})[w.mode] = t
     print(f"(ms/n: the entry ran n reps only, one took over {cap_s:g} s; an entry predicted to exceed that "
           f"is warmed up by the previous row; a repetition of an entry under {min_rep_s * 1e3:g} ms is the "
           f"mean of as many calls as fill {min_rep_s * 1e3:g} ms, at most 50) | {_load()}", file=out)
+    if len(workers) == 2:
+        print("system / steady: each entry's time with glibc's default allocator over its time with "
+              "steady_allocator()", file=out)
+        head2 = f"{'T':>5} | " + " ".join(f"{c:>8}" for c in cols)
+        print(head2, file=out)
+        print("-" * len(head2), file=out)
+        for T, t in by_T.items():
+            print(f"{T:>5} | " + " ".join(f"{t['system'][c] / t['steady'][c]:>8.2f}" for c in cols), file=out)
     return rows
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snnlib.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
-    p = sub.add_parser("neurons", help="leaky integration methods, reset-free LIF and PSNs against spikingjelly")
+    p = sub.add_parser("neurons", help="leaky integration methods, reset-free LIF and PSNs against spikingjelly "
+                                       "and snntorch, with both allocator modes")
     p.add_argument("--T", type=int, nargs="+", default=[16, 64, 256, 1024, 4096], help="sequence lengths")
     p.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
     p.add_argument("--beta-grad", action="store_true", help="beta is a tensor that requires grad")
     p.add_argument("--per-neuron", action="store_true", help="with --beta-grad: beta of shape [256], not 0-dim")
-    p.add_argument("--system-malloc", action="store_true",
-                   help="leave glibc's allocator as it is (large tensors may then pay page faults, or not, "
-                        "depending on what ran before)")
+    p.add_argument("--malloc", choices=["both", *MALLOC_MODES], default="both",
+                   help="allocator modes to measure, each in a worker process: steady (what fit() and the "
+                        "chapters set, snnlib.utils.steady_allocator), system (glibc's defaults, a plain "
+                        "process), or both (default)")
+    p.add_argument("--system-malloc", action="store_true", help="the same as --malloc system")
+    # the worker processes' own arguments
+    p.add_argument("--_worker", choices=MALLOC_MODES, help=argparse.SUPPRESS)
+    p.add_argument("--_threads", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--_cap-s", type=float, default=10.0, help=argparse.SUPPRESS)
+    p.add_argument("--_min-rep-s", type=float, default=0.05, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.what == "neurons":
-        if any(T < 1 for T in args.T):
-            parser.error(f"--T {args.T}: every T must be >= 1")
-        if args.reps < 1:
-            parser.error(f"--reps {args.reps}: expected >= 1")
         if args.per_neuron and not args.beta_grad:
             parser.error("--per-neuron goes with --beta-grad")
-        neurons(args.T, args.reps, args.beta_grad, args.per_neuron, steady_allocator=not args.system_malloc)
+        if args.reps < 1:
+            parser.error(f"--reps {args.reps}: expected >= 1")
+        if args._worker:
+            return _worker(args._worker, args._threads or torch.get_num_threads(), args.reps, args.beta_grad,
+                           args.per_neuron, args._cap_s, args._min_rep_s)
+        if any(T < 1 for T in args.T):
+            parser.error(f"--T {args.T}: every T must be >= 1")
+        if args.system_malloc and args.malloc not in ("both", "system"):
+            parser.error(f"--system-malloc with --malloc {args.malloc}: choose one")
+        neurons(args.T, args.reps, args.beta_grad, args.per_neuron,
+                malloc="system" if args.system_malloc else args.malloc)
     return 0
 
 
