@@ -25,7 +25,7 @@ from spikingjelly.activation_based import surrogate as sj_surrogate
 
 __all__ = [
     "ATan", "atan_spike", "spike", "default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first",
-    "FastSigmoid", "fast_sigmoid_spike", "Sigmoid",
+    "FastSigmoid", "fast_sigmoid_spike", "Sigmoid", "LearnableATan",
 ]
 
 
@@ -195,6 +195,100 @@ def spike(h: torch.Tensor, v_threshold: float, surrogate_function: Callable[[tor
     if type(surrogate_function) is ATan:
         return _ATanSpike.apply(h, surrogate_function.alpha, float(v_threshold))
     return surrogate_function(h - v_threshold if v_threshold != 0.0 else h)
+
+class _LearnableATanSpike(torch.autograd.Function):
+    """Heaviside forward (``h >= threshold``); ATan surrogate backward for ``h`` and for ``alpha``."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, alpha: torch.Tensor, threshold: float) -> torch.Tensor:
+        ctx.save_for_backward(h, alpha)
+        ctx.threshold = threshold
+        return torch.ge(h, threshold).to(h.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        h, alpha = ctx.saved_tensors
+        x = torch.sub(h, ctx.threshold)
+        a = alpha.detach().to(x.dtype)
+        shared = torch.mul(x, a * (math.pi / 2)).square_().add_(1)  # 1 + (pi/2 alpha x)^2
+        shared = torch.div(grad_output, shared)
+        gx = shared * (a / 2) if ctx.needs_input_grad[0] else None
+        ga = None
+        if ctx.needs_input_grad[1]:
+            acc = torch.promote_types(x.dtype, torch.float32)  # half inputs: sum in float32
+            ga = torch.sum(x.mul_(shared), dtype=acc).div(2).to(alpha.dtype).reshape(alpha.shape)
+        return gx, ga, None
+
+
+class LearnableATan(torch.nn.Module):
+    r"""The ATan surrogate spike with a learnable width: ``alpha`` is a 0-dim Parameter.
+
+    Forward :math:`\Theta(x)` (``x >= 0``); backward as :class:`ATan`,
+    :math:`\partial S/\partial x = \frac{\alpha/2}{1 + (\frac{\pi}{2}\alpha x)^2}`, and for alpha the
+    derivative of the same primitive :math:`g(x) = \frac{1}{\pi}\arctan(\frac{\pi}{2}\alpha x) + \frac12`:
+    :math:`\partial S/\partial\alpha = \frac{x/2}{1 + (\frac{\pi}{2}\alpha x)^2}`, summed over the
+    tensor (BrainCog's ``AtanGrad(requires_grad=True)``, which fires at ``x > 0``).  The default
+    surrogate of the PSU family.
+
+    Defined in chapter 02 (PSU), section "Background".
+    """
+
+    spiking = True
+
+    def __init__(self, alpha: float = 2.0):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+            raise ValueError(f"alpha={alpha!r} must be a positive real number")
+        self.alpha = torch.nn.Parameter(torch.tensor(float(alpha)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _LearnableATanSpike.apply(x, self.alpha, 0.0)
+
+    def fire(self, h: torch.Tensor, v_threshold: float = 0.0) -> torch.Tensor:
+        r"""Spikes :math:`\Theta(h - \theta)`, with the threshold fused into the surrogate."""
+        return _LearnableATanSpike.apply(h, self.alpha, float(v_threshold))
+
+    def extra_repr(self) -> str:
+        return f"alpha={float(self.alpha.detach()):g} (learnable), spiking=True"
+
+
+class _SigmoidSpike(torch.autograd.Function):
+    """Heaviside forward (``x >= 0``), sigmoid surrogate backward ``alpha s (1 - s)``, ``s = sigmoid(alpha x)``."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(x * ctx.alpha)
+        return grad_output * (1 - s) * s * ctx.alpha, None
+
+
+class Sigmoid(torch.nn.Module):
+    r"""The sigmoid surrogate spike: forward :math:`\Theta(x) = 1[x \ge 0]`, backward
+    :math:`\sigma'(x) = \alpha\, s(\alpha x)(1 - s(\alpha x))` with :math:`s` the logistic function.
+
+    A drop-in for spikingjelly's ``surrogate.Sigmoid(alpha)`` in spiking mode (its default, alpha = 4, is
+    the surrogate of spikingjelly's ``LIFNode`` and of Spikformer).  No parameters.
+    """
+
+    spiking = True
+
+    def __init__(self, alpha: float = 4.0):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+            raise ValueError(f"alpha={alpha!r} must be a positive real number")
+        self.alpha = float(alpha)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _SigmoidSpike.apply(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, spiking=True"
 
 
 class _SigmoidSpike(torch.autograd.Function):

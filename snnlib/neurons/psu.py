@@ -1,0 +1,281 @@
+r"""The Parallel Spiking Unit family: PSU, IPSU and RPSU (Li et al., IJCNN 2024, arXiv 2402.00449).
+
+Unroll the soft-reset LIF (chapter 00) and the reset becomes a sum of earlier spikes, decayed.  The
+paper writes the unrolled neuron with two fixed lower-triangular :math:`T \times T` matrices,
+
+.. math::
+    A[i, j] = (1/\tau)^{\,i-j+1} \quad (i \ge j), \qquad
+    B[i, j] = -(1/\tau)^{\,i-j} \quad (i > j), \qquad 0 \text{ elsewhere},
+
+so that :math:`V = A X + \theta B S` (``S`` enters one step late: ``B`` has a zero diagonal), which equals
+the soft-reset LIF at :math:`\tau = 2`.  The spikes on the right are replaced by an estimate that needs
+no loop, and every step is computed at once:
+
+.. math::
+    \text{PSU:}\quad  V &= A X + \theta\, B\, \sigma(A X) \\
+    \text{IPSU:}\quad V &= (W \odot M) X + b + B X \\
+    \text{RPSU:}\quad V &= A X + B\, \sigma\big((W \odot M) X + b\big) \\
+    S &= \Theta(V - \theta)
+
+with :math:`\sigma` the logistic sigmoid, :math:`M` the lower-triangular mask of ones and :math:`W`
+(``[T, T]``), :math:`b` (``[T, 1]``) learnable.  IPSU and RPSU do not scale their reset term by
+:math:`\theta` (as in the official code).
+
+**A and B are leaky integrations.**  Let :math:`L` be the lower-triangular Toeplitz matrix
+:math:`L[i, j] = (1/\tau)^{i-j}` (ones on the diagonal): :math:`L Y` is the leaky integration
+:math:`u[t] = u[t-1]/\tau + Y[t]`, that is ``leaky_integrate(Y, 1/tau, scale_input=False)``.  Then
+
+.. math::
+    A = L / \tau, \qquad B = I - L, \qquad\text{so}\quad A X = \tfrac{1}{\tau} L X, \quad B Y = Y - L Y .
+
+The decay per step is :math:`1/\tau`, not the LIF's :math:`1 - 1/\tau`; the two agree only at
+:math:`\tau = 2`.  With ``method="scan"`` (the default) every product with A or B is a call of
+:func:`~snnlib.neurons.leaky_integrate` (its fixed rule picks a small matrix product for T <= 32 and
+the chunked O(T) scan above), so PSU costs O(T) work, against the O(T^2) of the official dense
+matrices, which ``method="dense"`` keeps as the slow, obvious form.  IPSU and RPSU keep their
+learnable :math:`T \times T` product, so only their A and B parts become O(T).
+
+Defined in chapter 02 (PSU), section "Derivation".
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional
+
+import torch
+import torch.nn as nn
+
+from .integrate import leaky_integrate
+from .surrogate import LearnableATan, check_surrogate, check_time_first, spike
+
+__all__ = ["PSU", "IPSU", "RPSU", "PSU_METHODS", "psu_matrices", "apply_a", "apply_b"]
+
+PSU_METHODS: tuple[str, ...] = ("scan", "dense")
+
+Surrogate = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _check_tau(tau: float) -> float:
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not (1.0 < tau < math.inf):
+        raise ValueError(f"tau={tau!r} must be a real number > 1 (the decay per step is 1/tau)")
+    return float(tau)
+
+
+def _check_method(method: str) -> str:
+    if not isinstance(method, str) or method not in PSU_METHODS:
+        raise ValueError(f"method={method!r} is not a method; expected one of "
+                         f"{', '.join(map(repr, PSU_METHODS))}")
+    return method
+
+
+def _check_threshold(v_threshold: float) -> float:
+    if isinstance(v_threshold, bool) or not isinstance(v_threshold, (int, float)) \
+            or not math.isfinite(v_threshold):
+        raise TypeError(f"v_threshold={v_threshold!r} must be a finite real number")
+    return float(v_threshold)
+
+
+def _check_T_arg(T: int) -> int:
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T={T!r} must be an integer >= 1 (the number of time steps)")
+    return T
+
+
+def _check_x(x_seq: torch.Tensor, T: Optional[int], who: str) -> None:
+    check_time_first(x_seq)
+    if x_seq.shape[0] == 0:
+        raise ValueError(f"x_seq has shape {tuple(x_seq.shape)}: T = 0 time steps; expected T >= 1")
+    if T is not None and x_seq.shape[0] != T:
+        raise ValueError(
+            f"x_seq has T={x_seq.shape[0]} time steps (shape {tuple(x_seq.shape)}), but this {who} was "
+            f"built for T={T}; build a {who} with T={x_seq.shape[0]} or feed [T={T}, N, *]"
+        )
+
+
+def psu_matrices(T: int, tau: float = 2.0, dtype: torch.dtype = torch.float32,
+                 device: Optional[torch.device | str] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The paper's fixed matrices ``(A, B)``, each ``[T, T]``:
+    :math:`A[i, j] = (1/\tau)^{i-j+1}` for :math:`i \ge j`, :math:`B[i, j] = -(1/\tau)^{i-j}` for
+    :math:`i > j`, zero elsewhere.
+
+    Defined in chapter 02 (PSU), section "Derivation".
+    """
+    T, tau = _check_T_arg(T), _check_tau(tau)
+    idx = torch.arange(T, device=device)
+    lag = (idx[:, None] - idx[None, :]).to(dtype)
+    d = torch.tensor(1.0 / tau, dtype=dtype, device=device)
+    zero = torch.zeros((), dtype=dtype, device=device)
+    A = torch.where(lag >= 0, torch.pow(d, lag.clamp(min=0) + 1), zero)
+    B = torch.where(lag > 0, -torch.pow(d, lag.clamp(min=0)), zero)
+    return A, B
+
+
+def _dense_mm(M: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.matmul(M, y.flatten(1)).view(y.shape)
+
+
+def _leak(y: torch.Tensor, tau: float) -> torch.Tensor:
+    """:math:`L Y`: ``u[t] = u[t-1] / tau + Y[t]``, ``u[-1] = 0``."""
+    return leaky_integrate(y, 1.0 / tau, scale_input=False)
+
+
+def apply_a(x_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torch.Tensor:
+    r""":math:`A X` for ``x_seq`` ``[T, N, *]``: ``leaky_integrate(x, 1/tau, scale_input=False) / tau``
+    (``method="scan"``) or the dense product with :func:`psu_matrices`' A (``"dense"``).
+
+    Defined in chapter 02 (PSU), section "A and B as scans".
+    """
+    tau, method = _check_tau(tau), _check_method(method)
+    _check_x(x_seq, None, "apply_a")
+    if method == "dense":
+        A, _ = psu_matrices(x_seq.shape[0], tau, x_seq.dtype, x_seq.device)
+        return _dense_mm(A, x_seq)
+    return _leak(x_seq, tau) / tau
+
+
+def apply_b(y_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torch.Tensor:
+    r""":math:`B Y` for ``y_seq`` ``[T, N, *]``: :math:`Y - L Y` with
+    :math:`L Y` = ``leaky_integrate(y, 1/tau, scale_input=False)`` (``"scan"``), or the dense product
+    (``"dense"``).  Row t sums the earlier steps only: :math:`(BY)[t] = -\sum_{j<t} \tau^{j-t} Y[j]`.
+
+    Defined in chapter 02 (PSU), section "A and B as scans".
+    """
+    tau, method = _check_tau(tau), _check_method(method)
+    _check_x(y_seq, None, "apply_b")
+    if method == "dense":
+        _, B = psu_matrices(y_seq.shape[0], tau, y_seq.dtype, y_seq.device)
+        return _dense_mm(B, y_seq)
+    return y_seq - _leak(y_seq, tau)
+
+
+def _default_surrogate(surrogate_function: Optional[Surrogate]) -> Surrogate:
+    sf = LearnableATan(alpha=2.0) if surrogate_function is None else surrogate_function
+    check_surrogate(sf)
+    return sf
+
+
+def _fire(v: torch.Tensor, v_threshold: float, sf: Surrogate) -> torch.Tensor:
+    if isinstance(sf, LearnableATan):
+        return sf.fire(v, v_threshold)
+    return spike(v, v_threshold, sf)
+
+
+class _PSUBase(nn.Module):
+    def __init__(self, tau: float, v_threshold: float, surrogate_function: Optional[Surrogate],
+                 method: str):
+        super().__init__()
+        self.tau = _check_tau(tau)
+        self.v_threshold = _check_threshold(v_threshold)
+        self.method = _check_method(method)
+        self.surrogate_function = _default_surrogate(surrogate_function)
+
+    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """Spikes :math:`S = \\Theta(V - \\theta)`, ``[T, N, *]``, for the input ``x_seq`` ``[T, N, *]``."""
+        return _fire(self.charge(x_seq), self.v_threshold, self.surrogate_function)
+
+    def extra_repr(self) -> str:
+        T = f"T={self.T}, " if hasattr(self, "T") else ""
+        return f"{T}tau={self.tau}, v_threshold={self.v_threshold}, method={self.method!r}"
+
+
+class PSU(_PSUBase):
+    r"""Parallel Spiking Unit: :math:`V = A X + \theta B \sigma(A X)`, :math:`S = \Theta(V - \theta)`.
+
+    The sigmoid of the reset-free potential :math:`A X` stands in for the spikes of the soft reset.
+    No learnable weights (the surrogate's alpha is learnable) and no fixed T: any ``[T, N, *]``.
+    Causal: :math:`V[t]` depends on :math:`X[0..t]` only.
+
+    Args:
+        tau: > 1; the decay per step is :math:`1/\tau` (the paper's A and B).
+        v_threshold: :math:`\theta` (the paper: 0.5 on sequential CIFAR, 0.3 on SHD).
+        surrogate_function: default :class:`~snnlib.neurons.LearnableATan` (alpha 2, learnable).
+        method: ``"scan"`` (:func:`~snnlib.neurons.leaky_integrate`, O(T)) or ``"dense"`` (the
+            official T x T matrices, O(T^2)).
+
+    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (PSU), section "Derivation".
+    """
+
+    def __init__(self, tau: float = 2.0, v_threshold: float = 1.0,
+                 surrogate_function: Optional[Surrogate] = None, method: str = "scan"):
+        super().__init__(tau, v_threshold, surrogate_function, method)
+
+    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The potential :math:`V` before the threshold, ``[T, N, *]``."""
+        _check_x(x_seq, None, "PSU")
+        if self.method == "dense":
+            A, B = psu_matrices(x_seq.shape[0], self.tau, x_seq.dtype, x_seq.device)
+            a = _dense_mm(A, x_seq)
+            return a + self.v_threshold * _dense_mm(B, torch.sigmoid(a))
+        a = _leak(x_seq, self.tau) / self.tau                      # A X
+        s = torch.sigmoid(a)
+        return a + self.v_threshold * (s - _leak(s, self.tau))     # + theta B sigma(A X)
+
+
+class _LearnedT(_PSUBase):
+    """IPSU and RPSU: a learnable lower-triangular ``weight`` [T, T] and ``bias`` [T, 1]."""
+
+    def __init__(self, T: int, tau: float, v_threshold: float, surrogate_function: Optional[Surrogate],
+                 method: str):
+        super().__init__(tau, v_threshold, surrogate_function, method)
+        self.T = _check_T_arg(T)
+        self.weight = nn.Parameter(torch.empty(T, T))
+        self.bias = nn.Parameter(torch.zeros(T, 1))
+        # the official code: nn.init.kaiming_normal_(fc.weight, mode="fan_out", nonlinearity="relu"), bias 0
+        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
+
+    def masked_weight(self) -> torch.Tensor:
+        """:math:`W \\odot M`: the lower triangle of ``weight`` (causal), ``[T, T]``."""
+        return torch.tril(self.weight)
+
+    def _learned(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """:math:`(W \\odot M) X + b`, ``[T, N, *]``."""
+        return torch.addmm(self.bias, self.masked_weight(), x_seq.flatten(1)).view(x_seq.shape)
+
+
+class IPSU(_LearnedT):
+    r"""Input-aware PSU: :math:`V = (W \odot M) X + b + B X`, :math:`S = \Theta(V - \theta)`.
+
+    The leaky integration :math:`A X` becomes learnable (:math:`W`, lower triangular, Kaiming-normal
+    with fan-out; :math:`b = 0`), and the reset term is estimated from the input itself, :math:`B X`.
+    For a fixed T; ``weight`` [T, T] and ``bias`` [T, 1].  Only the :math:`B X` part is O(T): the
+    learned product stays O(T^2).
+
+    Args: as :class:`PSU`, plus ``T``, the number of time steps.
+
+    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (PSU), section "Derivation".
+    """
+
+    def __init__(self, T: int, tau: float = 2.0, v_threshold: float = 1.0,
+                 surrogate_function: Optional[Surrogate] = None, method: str = "scan"):
+        super().__init__(T, tau, v_threshold, surrogate_function, method)
+
+    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The potential :math:`V` before the threshold, ``[T, N, *]``."""
+        _check_x(x_seq, self.T, "IPSU")
+        return self._learned(x_seq) + apply_b(x_seq, self.tau, self.method)
+
+
+class RPSU(_LearnedT):
+    r"""Reset-aware PSU: :math:`V = A X + B \sigma((W \odot M) X + b)`, :math:`S = \Theta(V - \theta)`.
+
+    The spike estimate of the reset term is learned (:math:`W`, lower triangular, Kaiming-normal with
+    fan-out; :math:`b = 0`), the leaky integration :math:`A X` is the PSU's.  For a fixed T;
+    ``weight`` [T, T] and ``bias`` [T, 1].  Only the A and B parts are O(T).
+
+    Args: as :class:`PSU`, plus ``T``, the number of time steps.
+
+    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (PSU), section "Derivation".
+    """
+
+    def __init__(self, T: int, tau: float = 2.0, v_threshold: float = 1.0,
+                 surrogate_function: Optional[Surrogate] = None, method: str = "scan"):
+        super().__init__(T, tau, v_threshold, surrogate_function, method)
+
+    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The potential :math:`V` before the threshold, ``[T, N, *]``."""
+        _check_x(x_seq, self.T, "RPSU")
+        r = torch.sigmoid(self._learned(x_seq))
+        return apply_a(x_seq, self.tau, self.method) + apply_b(r, self.tau, self.method)
