@@ -1,4 +1,5 @@
-"""Benchmarks that print ratios measured in the same run: ``python -m snnlib.bench neurons``.
+"""Benchmarks that print ratios measured in the same run: ``python -m snnlib.bench neurons`` (and
+``psu``, chapter 02's table: see :func:`psu`).
 
 Speed claims in the book come from here, never from timed tests.  ``neurons`` times, for each T, on one
 tensor ``[T, 32, 256]`` float32, forward plus backward (gradient of a fixed random cotangent), after one
@@ -184,7 +185,9 @@ def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7,
     ``reps`` interleaved repetitions (in a seeded random order), as in ``python -m snnlib.bench``.
 
     Chapters time their speed comparisons with this, so that the book's timings and the benchmark's are
-    made the same way.  Defined in chapter 00 (Foundations), "Experiment".
+    made the same way.
+
+    Defined in chapter 00 (Foundations), section "Experiment: the serial cost grows with $T$".
     """
     return _time_entries(entries, reps, cap_s)
 
@@ -356,6 +359,97 @@ def _neurons_table(Ts: Sequence[int], reps: int, beta_grad: bool, per_neuron: bo
     return rows
 
 
+# ----------------------------------------------------------------------------------------------------
+# chapter 02: the PSU family
+
+
+PSU_COLS = ("PSU", "PSU dense", "IPSU", "RPSU", "LIF", "sj:LIF", "PSN")
+PSU_RATIOS = ("dense/PSU", "sj:LIF/PSU", "LIF/PSU")
+
+
+def _psu_entries(T: int) -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
+    from spikingjelly.activation_based import neuron as sj_neuron
+    from spikingjelly.activation_based import surrogate as sj_surrogate
+
+    from .neurons import IPSU, LIF, PSN, PSU, RPSU
+
+    torch.manual_seed(0)
+    x = torch.randn(T, BATCH, FEATURES, requires_grad=True)
+    g = torch.randn(T, BATCH, FEATURES)
+
+    def run(module: torch.nn.Module, reset: bool = False) -> Callable[[], None]:
+        params = list(module.parameters())
+
+        def step() -> None:
+            if reset:
+                module.reset()
+            module(x).backward(g)
+            for p in (x, *params):
+                p.grad = None
+
+        return step
+
+    sj_lif = sj_neuron.LIFNode(tau=2.0, v_reset=None, surrogate_function=sj_surrogate.ATan(alpha=2.0),
+                               step_mode="m")
+    entries = {
+        "PSU": run(PSU(tau=2.0, v_threshold=1.0)),
+        "PSU dense": run(PSU(tau=2.0, v_threshold=1.0, method="dense")),
+        "IPSU": run(IPSU(T)),
+        "RPSU": run(RPSU(T)),
+        "LIF": run(LIF(tau=2.0, v_reset=None)),
+        "sj:LIF": run(sj_lif, reset=True),
+        "PSN": run(PSN(T)),
+    }
+
+    def warm_inputs() -> None:
+        with torch.no_grad():
+            float(x.sum()) + float(g.sum())
+
+    return entries, warm_inputs
+
+
+def psu(Ts: Sequence[int], reps: int = 7, cap_s: float = 10.0, min_rep_s: float = 0.05,
+        out: TextIO = sys.stdout) -> list[dict[str, Any]]:
+    """``python -m snnlib.bench psu``: the PSU family (chapter 02) against the serial soft-reset LIF.
+
+    For each T, forward + backward on ``[T, 32, 256]`` float32, in this process with
+    :func:`snnlib.utils.steady_allocator` (the mode of ``fit()`` and the chapters), timed as the
+    ``neurons`` table: ``PSU`` (scan, O(T)), ``PSU dense`` (the official T x T matrices, O(T^2)),
+    ``IPSU`` and ``RPSU`` (scan for A and B, a learned T x T product), snnlib's ``LIF`` and
+    spikingjelly's ``LIFNode`` (tau 2, soft reset, ATan(2)), ``PSN(T)``.  Ratios: dense over scan,
+    spikingjelly's LIF over PSU, snnlib's LIF over PSU (above 1: PSU is faster).  Returns the rows.
+    """
+    from .utils import steady_allocator
+
+    alloc = steady_allocator()
+    print(f"snnlib.bench psu | torch {torch.__version__} | {platform.processor() or 'cpu'} | "
+          f"{torch.get_num_threads()} threads | [T, {BATCH}, {FEATURES}] float32 | forward + backward | "
+          f"tau = 2, soft reset | min of {reps} interleaved reps | malloc {alloc} | {_load()}", file=out)
+    head = f"{'T':>5} | " + " ".join(f"{c:>9}" for c in PSU_COLS) + " | " + " ".join(
+        f"{c:>10}" for c in PSU_RATIOS)
+    print("times in ms; ratios are plain numbers", file=out)
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, tuple[int, float]] = {}
+    for T in Ts:
+        skip = [k for k, (T0, s0) in seen.items() if s0 * (T / T0) ** 2 > cap_s]
+        entries, warm_inputs = _psu_entries(T)
+        res = _time_entries(entries, reps, cap_s, skip, before=warm_inputs, min_rep_s=min_rep_s)
+        seen = {k: (T, v[0]) for k, v in res.items()}
+        t = {k: v[0] for k, v in res.items()}
+        ratios = {"dense/PSU": t["PSU dense"] / t["PSU"], "sj:LIF/PSU": t["sj:LIF"] / t["PSU"],
+                  "LIF/PSU": t["LIF"] / t["PSU"]}
+        cells = [f"{res[c][0] * 1e3:9.2f}" if res[c][1] == reps else f"{res[c][0] * 1e3:7.0f}/{res[c][1]}"
+                 for c in PSU_COLS]
+        print(f"{T:>5} | " + " ".join(cells) + " | " + " ".join(f"{ratios[c]:>10.2f}" for c in PSU_RATIOS),
+              file=out, flush=True)
+        rows.append({"T": T, **t, **ratios})
+        del entries, warm_inputs
+    print(f"(ms/n: the entry ran n reps only, one took over {cap_s:g} s) | {_load()}", file=out)
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snnlib.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -375,7 +469,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--_threads", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--_cap-s", type=float, default=10.0, help=argparse.SUPPRESS)
     p.add_argument("--_min-rep-s", type=float, default=0.05, help=argparse.SUPPRESS)
+    q = sub.add_parser("psu", help="the PSU family (chapter 02): scan against the dense matrices and the serial "
+                                   "soft-reset LIF")
+    q.add_argument("--T", type=int, nargs="+", default=[16, 64, 256, 1024, 4096], help="sequence lengths")
+    q.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
     args = parser.parse_args(argv)
+    if args.what == "psu":
+        if args.reps < 1 or any(T < 1 for T in args.T):
+            parser.error(f"--reps {args.reps} --T {args.T}: expected reps >= 1 and every T >= 1")
+        psu(args.T, args.reps)
+        return 0
     if args.what == "neurons":
         if args.per_neuron and not args.beta_grad:
             parser.error("--per-neuron goes with --beta-grad")

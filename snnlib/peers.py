@@ -22,7 +22,7 @@ decay by that relative amount: below float64 rounding for any T a chapter uses.)
 
 snntorch is optional (the ``peers`` extra); :func:`state_leaky_class` imports it when asked.
 
-Defined in chapter 01 (PSN), section "The same in spikingjelly".
+Defined in chapter 01 (Parallel Spiking Neurons), section "The same in snntorch".
 """
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def beta_from_snntorch(beta_snt: Beta) -> Beta:
     ``beta_snt`` is a float or a tensor (one per channel) below 1 (snntorch's :math:`\tau =
     1/(1-\beta_{\rm snt})` must be positive); the result, in (0, 1), has the same form.  The membrane
     ``StateLeaky(beta_snt, channels, output=False)(x)`` is ``leaky_integrate(x, beta_from_snntorch(beta_snt),
-    scale_input=False)``.  Defined in chapter 01 (PSN), section "The same in spikingjelly".
+    scale_input=False)``.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "The same in snntorch".
     """
     if isinstance(beta_snt, torch.Tensor):
         with torch.no_grad():
@@ -60,8 +62,9 @@ def beta_from_snntorch(beta_snt: Beta) -> Beta:
 def beta_to_snntorch(beta: Beta) -> Beta:
     r"""snntorch's ``StateLeaky`` beta for our decay ``beta`` in (0, 1): :math:`\beta_{\rm snt} = 1 + \ln\beta`.
 
-    The inverse of :func:`beta_from_snntorch`.  Defined in chapter 01 (PSN), section "The same in
-    spikingjelly".
+    The inverse of :func:`beta_from_snntorch`.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "The same in snntorch".
     """
     if isinstance(beta, torch.Tensor):
         with torch.no_grad():

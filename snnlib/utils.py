@@ -58,7 +58,7 @@ def steady_allocator() -> str:
     nothing.
 
     Returns ``"steady (glibc: no mmap, no trim)"``, or ``"system (...)"`` with the reason it was left
-    alone.  Defined in chapter 01 (PSN), section "Speed: serial against parallel, as $T$ grows".
+    alone.  No chapter calls it by name: each gets it through :func:`seed_everything`.
     """
     global _allocator_mode
     if _allocator_mode is not None:
