@@ -144,7 +144,8 @@ def test_reset_free_lif_three_ways_and_spikingjelly():
         serial, psn, fast = n.charge_serial(x), n.charge_psn(x), n.charge(x)
         torch.testing.assert_close(psn, serial, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(fast, serial, rtol=1e-12, atol=1e-12)
-        W = n.weight(4, F64)
+        W = n.toeplitz_weight(4, F64)
+        assert torch.equal(n.weight(4, F64), W)  # the deprecated name, while chapter 01 uses it
         c = 0.5 if decay_input else 1.0
         torch.testing.assert_close(W, c * torch.tensor([[1, 0, 0, 0], [0.5, 1, 0, 0], [0.25, 0.5, 1, 0],
                                                         [0.125, 0.25, 0.5, 1]], dtype=F64))
@@ -221,3 +222,48 @@ def test_dense_per_neuron_in_feature_groups(monkeypatch):
     for scale_input in (True, False):
         u = leaky_integrate(x, beta, alpha=0.4, scale_input=scale_input, method="dense")
         torch.testing.assert_close(u, reference(x, beta, 0.4, scale_input), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_input_keeps_causality(method, bad):
+    """A NaN or inf at step t0 leaves every output before t0 as it was (dense, fft and scan mix all steps
+    in one product, where 0 * NaN = NaN, so for such an input they run the loop)."""
+    g = torch.Generator().manual_seed(12)
+    for T, t0 in ((20, 13), (100, 70)):  # auto: dense, then scan with several chunks
+        for per_neuron, alpha in ((False, None), (True, None), (False, 0.5)):
+            x = torch.randn(T, 2, 3, generator=g, dtype=F64)
+            beta = torch.tensor([0.3, 0.8, 0.95], dtype=F64) if per_neuron else 0.9
+            clean = leaky_integrate(x, beta, alpha=alpha, method=method)
+            x[t0, 0, 1] = bad
+            u = leaky_integrate(x, beta, alpha=alpha, method=method)
+            what = f"{method} T={T} per_neuron={per_neuron} alpha={alpha}"
+            assert torch.isfinite(u[:t0]).all(), what
+            torch.testing.assert_close(u[:t0], clean[:t0], rtol=1e-12, atol=1e-12, msg=lambda m: f"{what}: {m}")
+            other = torch.ones_like(u, dtype=torch.bool)
+            other[t0:, 0, 1] = False
+            torch.testing.assert_close(u[other], clean[other], rtol=1e-12, atol=1e-12)
+            assert not torch.isfinite(u[t0, 0, 1])
+
+
+@pytest.mark.parametrize("method", CONCRETE)
+def test_non_finite_gradient_keeps_causality_backwards(method):
+    """The adjoint runs backwards in time: a NaN in dL/du[t0] reaches dL/dx[s] only for s <= t0."""
+    g = torch.Generator().manual_seed(13)
+    T, t0 = 100, 30
+    x = torch.randn(T, 2, 3, generator=g, dtype=F64, requires_grad=True)
+    gy = torch.randn(T, 2, 3, generator=g, dtype=F64)
+    (clean,) = torch.autograd.grad(leaky_integrate(x, 0.9, alpha=0.5, method=method), x, gy)
+    gy[t0, 1, 2] = float("nan")
+    (gx,) = torch.autograd.grad(leaky_integrate(x, 0.9, alpha=0.5, method=method), x, gy)
+    assert torch.isfinite(gx[t0 + 1:]).all()
+    torch.testing.assert_close(gx[t0 + 1:], clean[t0 + 1:], rtol=1e-12, atol=1e-12)
+    assert not torch.isfinite(gx[t0, 1, 2])
+
+
+def test_reset_free_lif_non_finite_input_keeps_causality():
+    x = torch.randn(30, 2, 3)
+    x[20] = float("nan")
+    for method in METHODS:
+        h = ResetFreeLIF(2.0, method=method).charge(x)
+        assert torch.isfinite(h[:20]).all() and torch.isnan(h[20:]).all(), method

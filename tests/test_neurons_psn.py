@@ -214,3 +214,19 @@ def test_clear_errors():
         SlidingPSN(2)(torch.zeros(4))
     with pytest.raises(ValueError, match="spiking=False"):
         PSN(4, surrogate_function=sj_surrogate.ATan(spiking=False))
+
+
+@pytest.mark.parametrize("bad", [-5.0, 1.5, float("nan"), float("inf")])
+def test_masked_psn_load_state_dict_rejects_lambda_out_of_range(bad):
+    m = MaskedPSN(2, 8, lambda_init=0.25)
+    sd = m.state_dict()
+    sd["_lambda_"] = torch.tensor(bad)
+    with pytest.raises(ValueError, match=r"_lambda_=.* in the state dict \(key '_lambda_'\) is outside "
+                                         r"\[0, 1\]; expected 0 <= lambda_ <= 1"):
+        m.load_state_dict(sd)
+    assert float(m.lambda_) == 0.25  # nothing loaded
+    with pytest.raises(ValueError, match=r"lambda_=.* must be a number in \[0, 1\]"):
+        m.lambda_ = bad
+    ok = dict(sd, _lambda_=torch.tensor(1.0))
+    m.load_state_dict(ok)
+    assert float(m.lambda_) == 1.0

@@ -44,6 +44,7 @@ Defined in chapter 01 (PSN), "Removing the reset"; ``alpha`` in chapter 03 (Para
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Optional, Union
 
@@ -102,7 +103,11 @@ def scan_chunk(T: int, per_neuron: bool = False) -> int:
 
 
 def _step(x_t: torch.Tensor, prev: torch.Tensor, w: Coef, scaled: bool, out_t: torch.Tensor) -> None:
-    if scaled:  # (1 - w) x + w prev, one fused op
+    if scaled and isinstance(w, float):
+        # prev + (1 - w)(x - prev), one fused op.  The scalar weight of lerp is rounded to x's dtype, so it
+        # must be 1 - w (accurate) and not w: in float32, w = 1 - 1e-8 rounds to 1 and u would never move
+        torch.lerp(prev, x_t, 1.0 - w, out=out_t)
+    elif scaled:  # (1 - w) x + w prev, with w a tensor of x's dtype
         torch.lerp(x_t, prev, w, out=out_t)
     elif isinstance(w, float):
         torch.add(x_t, prev, alpha=w, out=out_t)
@@ -146,8 +151,8 @@ def _scan_gemm(x, w, scaled, reverse, out):
     # (1) every chunk from a zero start: u_k = L x_k, L[i, j] = c w^(i - j) for j <= i (L^T backwards)
     idx = torch.arange(C, device=x.device)
     lag = idx[:, None] - idx[None, :]
-    L = torch.where(lag >= 0, torch.pow(w, lag.clamp(min=0).to(x.dtype)), 0.0)
-    L = _flush(L * (1 - w) if scaled else L)
+    L = torch.where(lag >= 0, _powers(w, lag.clamp(min=0), torch.float64) * ((1 - w) if scaled else 1.0), 0.0)
+    L = _flush(L.to(x.dtype))
     torch.matmul(L.t() if reverse else L, xv, out=ov)
     # (2) carries: the state entering chunk k, from the chunk totals e (last row; first row backwards)
     e = ov[:, 0] if reverse else ov[:, C - 1]
@@ -163,8 +168,8 @@ def _scan_gemm(x, w, scaled, reverse, out):
             torch.add(e[k_prev], carry[k_prev], alpha=wC, out=carry[k])
         k_prev = k
     # (3) one pass adds the carried state: u[k, i] += w^(i+1) carry[k] (w^(C-i) backwards)
-    steps = torch.arange(C, device=x.device, dtype=x.dtype)
-    pw = _flush(torch.pow(w, (C - steps) if reverse else (steps + 1)))
+    steps = torch.arange(C, device=x.device)
+    pw = _flush(_powers(w, (C - steps) if reverse else (steps + 1), x.dtype))
     if reverse:
         ov[:-1].addcmul_(pw.view(1, C, 1), carry[:-1].unsqueeze(1))
     else:
@@ -238,11 +243,15 @@ def _flush(p: torch.Tensor) -> torch.Tensor:
     return p.masked_fill_(p.abs() < _tiny(p.dtype), 0.0)
 
 
-def _pow_table(w: Coef, T: int, like: torch.Tensor) -> torch.Tensor:
-    """``w ** n`` for n = 0..T-1, shape [T] (float w) or [T, *w.shape]; subnormals flushed to 0."""
-    n = torch.arange(T, dtype=like.dtype, device=like.device)
-    if isinstance(w, float):
-        return _flush(torch.pow(w, n))
+def _powers(w: float, n: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``w ** n`` for a float w, computed in float64 and rounded once to ``dtype`` (``torch.pow(w, n)``
+    would round w to n's dtype first: 1 - 1e-8 becomes 1 in float32)."""
+    return torch.pow(torch.tensor(w, dtype=torch.float64, device=n.device), n.to(torch.float64)).to(dtype)
+
+
+def _pow_table(w: torch.Tensor, T: int) -> torch.Tensor:
+    """``w ** n`` for n = 0..T-1 and a tensor w, shape [T, *w.shape]; subnormals flushed to 0."""
+    n = torch.arange(T, dtype=w.dtype, device=w.device)
     return _flush(torch.pow(w.unsqueeze(0), n.view(T, *([1] * w.dim()))))
 
 
@@ -254,10 +263,11 @@ def _dense(x, w, scaled, reverse, out):
     idx = torch.arange(T, device=x.device)
     lag = idx[:, None] - idx[None, :]  # t - s
     causal = lag >= 0
-    lag = lag.clamp(min=0).to(x.dtype)
+    lag = lag.clamp(min=0)
     c = (1 - w) if scaled else 1.0
     if isinstance(w, float):
-        W = _flush(torch.where(causal, torch.pow(w, lag), 0.0) * c)
+        k = _powers(w, torch.arange(T, device=x.device), torch.float64) * c  # k[n] = c w^n
+        W = _flush(torch.where(causal, k[lag], 0.0).to(x.dtype))
         if reverse:
             W = W.t()
         if out.data_ptr() == x.data_ptr():
@@ -270,7 +280,7 @@ def _dense(x, w, scaled, reverse, out):
     group = max(1, _DENSE_MAX_ELEMENTS // (T * T))  # features per batch of T x T matrices: bounded memory
     for f0 in range(0, F, group):
         wf = w.reshape(F, 1, 1)[f0 : f0 + group]
-        W = torch.where(causal, torch.pow(wf, lag), 0.0)
+        W = torch.where(causal, torch.pow(wf, lag.to(x.dtype)), 0.0)
         if scaled:
             W = W * (1 - wf)
         W = _flush(W)
@@ -283,9 +293,13 @@ def _dense(x, w, scaled, reverse, out):
 def _fft(x, w, scaled, reverse, out):
     T = x.shape[0]
     L = 2 * T  # a linear convolution of two length-T signals fits: no wrap-around
-    k = _pow_table(w, T, x)
-    if scaled:
-        k = _flush(k * (1 - w))
+    if isinstance(w, float):
+        n = torch.arange(T, device=x.device)
+        k = _flush((_powers(w, n, torch.float64) * ((1 - w) if scaled else 1.0)).to(x.dtype))
+    else:
+        k = _pow_table(w, T)
+        if scaled:
+            k = _flush(k * (1 - w))
     K = torch.fft.rfft(k, n=L, dim=0)
     if not isinstance(w, float):
         K = K.unsqueeze(1)  # [L/2+1, 1, *F] against [L/2+1, N, *F]
@@ -300,10 +314,20 @@ def _fft(x, w, scaled, reverse, out):
 _SCANS = {"serial": _serial, "scan": _scan, "dense": _dense, "fft": _fft}
 
 
+def _all_finite(x: torch.Tensor) -> bool:
+    """False if ``x`` holds a NaN or an infinity (then its sum is not finite either).  One reduction; a
+    finite ``x`` whose sum overflows also gives False, which only costs the slower, exact loop."""
+    return bool(torch.isfinite(x.sum()))
+
+
 def _scan1(x: torch.Tensor, w: Coef, scaled: bool, reverse: bool, method: str,
            out: Optional[torch.Tensor] = None) -> torch.Tensor:
     if out is None:
         out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    if method != "serial" and not _all_finite(x):
+        # dense, fft and scan mix all steps (of a chunk) in one product, where 0 * NaN = NaN would reach
+        # the steps before a NaN; the loop reads x[t] only from step t on, so causality holds
+        method = "serial"
     return _SCANS[method](x, w, scaled, reverse, out)
 
 
@@ -355,6 +379,11 @@ class _LeakyIntegrate(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):
+        with _autocast_off(g.device.type):
+            return _LeakyIntegrate._backward(ctx, g)
+
+    @staticmethod
+    def _backward(ctx, g):
         x, beta_t, alpha_t = ctx.saved_tensors
         beta = ctx.floats[0] if beta_t is None else beta_t
         alpha = ctx.floats[1] if alpha_t is None else alpha_t
@@ -390,6 +419,16 @@ class _LeakyIntegrate(torch.autograd.Function):
 
 # ----------------------------------------------------------------------------------------------------
 # the public function
+
+
+LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _autocast_off(device_type: str):
+    """Autocast would run the kernels' matrix products in low precision (and mismatch their ``out=``)."""
+    if torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return contextlib.nullcontext()
 
 
 def _check_coef(name: str, v, x: torch.Tensor) -> Coef:
@@ -440,6 +479,20 @@ def leaky_integrate(
     Returns:
         :math:`u`, shape ``[T, N, *]``, the dtype of ``x``.
 
+    Precision.  float16 and bfloat16 input (with ``beta``, ``alpha`` in the same dtype, or floats) is
+    integrated in float32 and the result rounded once to ``x``'s dtype, forward and backward, under
+    autocast or not.  Each element of ``u`` (and of the gradients) is then within
+    :math:`\epsilon\,|u_{32}| + 10^{-5} \max|u_{32}|` of the float32 result :math:`u_{32}` for the same
+    input, with :math:`\epsilon` = ``torch.finfo(x.dtype).eps`` (:math:`2^{-10}` for float16,
+    :math:`2^{-7}` for bfloat16).  A result beyond float16's range (65504; possible with
+    ``scale_input=False`` and beta near 1) becomes inf.  A float ``beta`` or ``alpha`` is used in float64
+    where the methods build decay powers, so beta = 1 - 1e-8 is not rounded to 1 in float32.
+
+    Non-finite input.  Every method is causal for any input: a NaN or inf in ``x[t]`` changes nothing
+    before step t (nor other neurons).  ``dense``, ``fft`` and ``scan`` mix all steps in one product,
+    where :math:`0 \cdot \text{NaN} = \text{NaN}`, so when ``x`` (or, backwards, the incoming gradient)
+    is not finite they run ``serial`` instead; one reduction over ``x`` decides.
+
     Defined in chapter 01 (PSN), "Removing the reset"; ``alpha`` in chapter 03 (ParaLIF).
     """
     check_time_first(x, "x")
@@ -451,4 +504,11 @@ def leaky_integrate(
     if method == "auto":
         per_neuron = any(isinstance(v, torch.Tensor) and v.dim() > 0 for v in (beta, alpha))
         method = auto_method(x.shape[0], x.device, x.dtype, per_neuron)
-    return _LeakyIntegrate.apply(x.contiguous(), beta, alpha, bool(scale_input), method)
+    if x.dtype not in LOW_PRECISION:
+        with _autocast_off(x.device.type):
+            return _LeakyIntegrate.apply(x.contiguous(), beta, alpha, bool(scale_input), method)
+    # float16 / bfloat16: accumulate in float32 and round once (the casts are differentiable)
+    beta, alpha = (v.float() if isinstance(v, torch.Tensor) else v for v in (beta, alpha))
+    with _autocast_off(x.device.type):
+        u = _LeakyIntegrate.apply(x.float().contiguous(), beta, alpha, bool(scale_input), method)
+    return u.to(x.dtype)

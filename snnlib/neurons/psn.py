@@ -30,6 +30,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
+from .integrate import _autocast_off
 from .surrogate import check_surrogate, check_time_first, default_surrogate, spike
 
 __all__ = ["PSN", "MaskedPSN", "SlidingPSN", "causal_fir"]
@@ -124,6 +125,18 @@ class MaskedPSN(nn.Module):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"lambda_={value!r} must be a number in [0, 1]")
         return float(value)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        key = prefix + "_lambda_"
+        value = state_dict.get(key)
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            lam = float(value)
+            if not 0.0 <= lam <= 1.0:
+                raise ValueError(f"_lambda_={lam!r} in the state dict (key {key!r}) is outside [0, 1]; expected "
+                                 "0 <= lambda_ <= 1")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     @property
     def lambda_(self) -> torch.Tensor:
@@ -263,6 +276,8 @@ def _fir_weight_grad(g2: torch.Tensor, x2: torch.Tensor, k: int) -> torch.Tensor
 
 
 class _CausalFIR(torch.autograd.Function):
+    # x2, weight and bias share one dtype (causal_fir casts them); autocast is off inside, so the
+    # products run in that dtype and match their ``out=`` buffers
     @staticmethod
     def forward(ctx, x2, weight, bias):
         y = _fir_apply(x2, weight, transposed=False)
@@ -274,8 +289,13 @@ class _CausalFIR(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g):
+        with _autocast_off(g.device.type):
+            return _CausalFIR._backward(ctx, g)
+
+    @staticmethod
+    def _backward(ctx, g):
         x2, weight = ctx.saved_tensors
-        g = g.contiguous()
+        g = g.to(x2.dtype).contiguous()
         gx = _fir_apply(g, weight, transposed=True) if ctx.needs_input_grad[0] else None
         gw = _fir_weight_grad(g, x2, weight.shape[0]) if ctx.needs_input_grad[1] else None
         gb = g.sum().reshape(()) if ctx.has_bias and ctx.needs_input_grad[2] else None
@@ -286,15 +306,22 @@ def causal_fir(x_seq: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
     r""":math:`H[t] = \sum_{i=0}^{k-1} w_i X[t-k+1+i] (+ b)`, with :math:`X[t<0] = 0`; ``[T, N, *]``.
 
     Equal to a causal ``conv1d`` over time and to the T x T Toeplitz product, computed as banded block
-    matrix products in O(T k) work; the backward pass stores only ``x_seq`` and ``weight``.
+    matrix products in O(T k) work; the backward pass stores only ``x_seq`` and ``weight``.  It runs in
+    the promoted dtype of ``x_seq``, ``weight`` and ``bias``, also under autocast: a bfloat16 ``x_seq``
+    from an autocast layer and float32 weights give a float32 result.
 
     Defined in chapter 01 (PSN), "Sliding PSN".
     """
     check_time_first(x_seq)
     if weight.dim() != 1:
         raise ValueError(f"weight has shape {tuple(weight.shape)}; expected [k]")
-    x2 = x_seq.contiguous().view(x_seq.shape[0], -1)
-    return _CausalFIR.apply(x2, weight, bias).view(x_seq.shape)
+    dtype = torch.promote_types(x_seq.dtype, weight.dtype)
+    if bias is not None:
+        dtype = torch.promote_types(dtype, bias.dtype)
+    x2 = x_seq.to(dtype).contiguous().view(x_seq.shape[0], -1)
+    with _autocast_off(x2.device.type):
+        y = _CausalFIR.apply(x2, weight.to(dtype), None if bias is None else bias.to(dtype))
+    return y.view(x_seq.shape)
 
 
 class SlidingPSN(nn.Module):

@@ -72,13 +72,20 @@ class ResetFreeLIF(nn.Module):
         """The decay per step, :math:`1 - 1/\\tau`."""
         return 1.0 - 1.0 / self.tau
 
-    def weight(self, T: int, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+    def toeplitz_weight(self, T: int, dtype: torch.dtype = torch.float32,
+                        device: Optional[torch.device | str] = None) -> torch.Tensor:
         """The fixed PSN weight ``[T, T]``: :math:`W[t, i] = c\\,\\beta^{t-i}` for i <= t, c = 1/tau or 1."""
         idx = torch.arange(T, device=device)
         lag = idx[:, None] - idx[None, :]
-        w = torch.pow(torch.tensor(self.beta, dtype=dtype, device=device), lag.clamp(min=0).to(dtype))
-        w = torch.where(lag >= 0, w, torch.zeros((), dtype=dtype, device=device))
-        return w / self.tau if self.decay_input else w
+        f64 = torch.float64  # the powers of beta in float64, rounded once to dtype
+        w = torch.pow(torch.tensor(self.beta, dtype=f64, device=device), lag.clamp(min=0).to(f64))
+        w = torch.where(lag >= 0, w, torch.zeros((), dtype=f64, device=device))
+        return (w / self.tau if self.decay_input else w).to(dtype)
+
+    def weight(self, T: int, dtype: torch.dtype = torch.float32,
+               device: Optional[torch.device | str] = None) -> torch.Tensor:
+        """Deprecated name of :meth:`toeplitz_weight` (kept while chapter 01 calls it)."""
+        return self.toeplitz_weight(T, dtype, device)
 
     def charge_serial(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``H`` by the loop, :math:`H[t] = H[t-1] + (X[t] - H[t-1])/\\tau`: slow and obviously right."""
@@ -93,11 +100,12 @@ class ResetFreeLIF(nn.Module):
     def charge_psn(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``H = W X`` with the fixed weight: the same neuron written as a PSN (no bias)."""
         check_time_first(x_seq)
-        W = self.weight(x_seq.shape[0], x_seq.dtype, x_seq.device)
+        W = self.toeplitz_weight(x_seq.shape[0], x_seq.dtype, x_seq.device)
         return torch.mm(W, x_seq.flatten(1)).view(x_seq.shape)
 
     def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
         """``H`` by :func:`~snnlib.neurons.leaky_integrate` (``self.method``): the fast way."""
+        check_time_first(x_seq)
         return leaky_integrate(x_seq, self.beta, scale_input=self.decay_input, method=self.method)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:

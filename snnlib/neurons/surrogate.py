@@ -18,10 +18,10 @@ Defined in chapter 00 (Foundations), "Surrogate gradients".
 from __future__ import annotations
 
 import math
+import sys
 from typing import Callable
 
 import torch
-from spikingjelly.activation_based import surrogate as sj_surrogate
 
 __all__ = [
     "ATan", "atan_spike", "spike", "default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first",
@@ -56,9 +56,18 @@ def surrogate_grad(
     return surrogate_grad_(surrogate_function, x.detach().clone())
 
 
+def _is_atan(surrogate_function: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+    """snnlib's or spikingjelly's ATan.  spikingjelly is not imported for this: if it is not imported
+    yet, no spikingjelly surrogate can exist."""
+    if type(surrogate_function) is ATan:
+        return True
+    sj = sys.modules.get("spikingjelly.activation_based.surrogate")
+    return sj is not None and type(surrogate_function) is getattr(sj, "ATan", None)
+
+
 def surrogate_grad_(surrogate_function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """:func:`surrogate_grad` that may overwrite ``x`` (a temporary) with the result, to save memory."""
-    if type(surrogate_function) in (sj_surrogate.ATan, ATan):
+    if _is_atan(surrogate_function):
         a = surrogate_function.alpha / 2
         x.mul_(math.pi * a)  # ax = pi a x;  a / (1 + ax * ax)
         x.mul_(x).add_(1)
@@ -71,7 +80,7 @@ def surrogate_grad_(surrogate_function: Callable[[torch.Tensor], torch.Tensor], 
 
 
 def check_time_first(x: torch.Tensor, name: str = "x_seq") -> None:
-    """Raise unless ``x`` is a floating tensor laid out ``[T, N, *]`` (at least 2 dimensions)."""
+    """Raise unless ``x`` is a floating tensor laid out ``[T, N, *]`` (at least 2 dimensions, T >= 1)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape [T, N, *], got {type(x).__name__}")
     if x.dim() < 2:
@@ -81,6 +90,8 @@ def check_time_first(x: torch.Tensor, name: str = "x_seq") -> None:
         )
     if not x.is_floating_point():
         raise TypeError(f"{name} has dtype {x.dtype}; expected a floating dtype")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} has shape {tuple(x.shape)}: T = 0 time steps; expected T >= 1")
 
 
 class _ATanSpike(torch.autograd.Function):
