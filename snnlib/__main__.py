@@ -1,6 +1,8 @@
 """The command line: ``python -m snnlib reproduce NAME --scale ci|gpu|full`` and ``python -m snnlib results``.
 
-* ``reproduce NAME``: run an experiment of :mod:`snnlib.experiments` and write ``results/NAME-SCALE.json``.
+* ``reproduce NAME``: run an experiment of :mod:`snnlib.experiments` and write ``results/NAME-SCALE.json``;
+  ``--download`` lets the loaders fetch a missing real dataset.  A bad scale or missing data ends in one
+  message and exit code 2.
   Under ``torchrun --nproc_per_node=N -m snnlib reproduce ...`` the trainer uses every process.
 * ``results``: print paper against measured from ``results/*.json`` and :mod:`snnlib.registry`
   (``--registry`` adds every paper number, ``--markdown`` prints the scoreboard page instead).
@@ -28,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--out", default=None, help="folder for the JSON (default: the repository's results/)")
     r.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+    r.add_argument("--download", action="store_true",
+                   help="fetch a missing real dataset with its library's downloader (tonic, torchvision) into "
+                   "the data root ($SNNLIB_DATA)")
     s = sub.add_parser("results", help="print paper against measured")
     s.add_argument("--dir", default=None, help="folder of result JSON files (default: results/)")
     s.add_argument("--registry", action="store_true", help="also list every paper number of the registry")
@@ -41,12 +46,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "reproduce":
         from . import experiments
 
+        from .data import MissingDataError
+
         try:
             experiments.get(args.name)
-        except ValueError as err:
+            scale = config.check_scale(args.scale)
+        except ValueError as err:  # an unknown name, or a bad $SNNLIB_SCALE
             print(f"error: {err}", file=sys.stderr)
             return 2
-        rec = experiments.reproduce(args.name, args.scale, seed=args.seed, progress=not args.quiet, out_dir=args.out)
+        try:
+            rec = experiments.reproduce(args.name, scale, seed=args.seed, progress=not args.quiet, out_dir=args.out,
+                                        download=args.download)
+        except MissingDataError as err:
+            print(f"error: {err}", file=sys.stderr)
+            if err.downloadable and not args.download:
+                print(f"To fetch it, rerun with --download:\n  python -m snnlib reproduce {args.name} --scale {scale} "
+                      "--download", file=sys.stderr)
+            return 2
         claim = rec.get("claim")
         if claim:
             print(f"claim {'holds' if claim['holds'] else 'does not hold'}: {claim['measured']}")

@@ -30,8 +30,23 @@ def _cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def check_scale(value: str | None, name: str = "scale") -> str:
+    """``value`` if it is a scale, the current :func:`scale` if it is ``None``.
+
+    The one check of a scale name in the library.  ``name`` is the argument reported in the error.
+
+    Raises:
+        ValueError: ``value`` is not one of :data:`SCALES`.
+    """
+    if value is None:
+        return scale()
+    if value not in SCALES:
+        raise ValueError(f"{name}={value!r} is not a scale; expected one of {', '.join(SCALES)}")
+    return value
+
+
 def scale() -> str:
-    """The current scale, read from ``SNNLIB_SCALE`` each time it is asked.
+    """The current scale, read from ``SNNLIB_SCALE`` each time it is asked (spaces and case ignored).
 
     Raises:
         ValueError: the variable holds something other than ``ci``, ``gpu`` or ``full``.
@@ -39,13 +54,7 @@ def scale() -> str:
     raw = os.environ.get(ENV_VAR)
     if raw is None or raw.strip() == "":
         return "gpu" if _cuda_available() else "ci"
-    value = raw.strip().lower()
-    if value not in SCALES:
-        raise ValueError(
-            f"{ENV_VAR}={raw!r} is not a scale; expected one of {', '.join(SCALES)} "
-            f"(for example: export {ENV_VAR}=ci)"
-        )
-    return value
+    return check_scale(raw.strip().lower(), ENV_VAR)
 
 
 def choose(*, ci: T, gpu: T, full: T, scale_name: str | None = None) -> T:
@@ -54,10 +63,7 @@ def choose(*, ci: T, gpu: T, full: T, scale_name: str | None = None) -> T:
     >>> choose(ci=2, gpu=20, full=256, scale_name="ci")
     2
     """
-    name = scale() if scale_name is None else scale_name
-    if name not in SCALES:
-        raise ValueError(f"scale_name={name!r} is not a scale; expected one of {', '.join(SCALES)}")
-    return {"ci": ci, "gpu": gpu, "full": full}[name]
+    return {"ci": ci, "gpu": gpu, "full": full}[check_scale(scale_name, "scale_name")]
 
 
 class Settings(dict):
@@ -103,7 +109,5 @@ def settings(chapter: str, scale_name: str | None = None) -> Settings:
     """The settings of ``chapter`` at the current scale (or at ``scale_name``)."""
     if chapter not in CHAPTERS:
         raise ValueError(f"chapter={chapter!r} has no settings; expected one of {', '.join(sorted(CHAPTERS))}")
-    name = scale() if scale_name is None else scale_name
-    if name not in SCALES:
-        raise ValueError(f"scale_name={name!r} is not a scale; expected one of {', '.join(SCALES)}")
+    name = check_scale(scale_name, "scale_name")
     return Settings(name, CHAPTERS[chapter][name])

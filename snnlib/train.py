@@ -51,9 +51,6 @@ SCHEDULES = ("cosine", "none")
 LOSSES = ("ce", "mse")
 CHECKPOINT = "last.pt"
 CHECKPOINT_KEYS = ("epoch", "args", "elapsed_s", "model", "optimizer", "scheduler", "scaler", "rng", "history")
-#: the arguments stored in a checkpoint, which a resumed run must share
-RUN_ARGS = ("epochs", "optimizer", "lr", "weight_decay", "schedule", "label_smoothing", "loss", "seed", "amp",
-            "world_size", "global_batch")
 HISTORY = "history.json"
 
 
@@ -296,8 +293,9 @@ def fit(
             order does not depend on what ran before).
         time_budget_s: stop before an epoch that the last epoch's duration says would overrun it.
         checkpoint_dir: where ``last.pt`` and ``history.json`` go after each epoch.  With ``resume`` an
-            existing ``last.pt`` is loaded and training continues after its epoch; a checkpoint made with
-            other arguments (:data:`RUN_ARGS`) is refused, naming them.  ``resume=False`` starts afresh.
+            existing ``last.pt`` is loaded and training continues after its epoch.  A checkpoint made with
+            other arguments (epochs, optimizer, lr, weight_decay, schedule, label_smoothing, loss, seed, amp,
+            world size, global batch) is refused, naming them; ``resume=False`` starts afresh.
         on_epoch_start: ``f(epoch, model)`` before each epoch (0-based), e.g. a masked PSN's lambda.
         device: default CUDA (this process's GPU under torchrun) when available, else CPU.
         progress: bars (or, on the static build, one line per epoch); ``False`` prints nothing.
@@ -354,7 +352,7 @@ def fit(
         monitor.__enter__()
         for epoch in range(start_epoch, epochs):
             elapsed = elapsed_before + time.perf_counter() - t_start
-            if _over_budget(time_budget_s, epoch > start_epoch and elapsed + last_epoch_s > time_budget_s, run):
+            if epoch > start_epoch and _over_budget(time_budget_s, elapsed + last_epoch_s, run):
                 history.meta["stopped"] = f"time budget of {time_budget_s:g} s after {epoch} epochs"
                 if progress and main:
                     _say(f"{desc}: stopping, the time budget of {time_budget_s:g} s would be exceeded", epoch_bar)
@@ -403,7 +401,7 @@ class _Run:
     label_smoothing: float
     rank: int
     world: int
-    args: dict[str, Any]  # the arguments that a resumed run must share (RUN_ARGS), stored in the checkpoint
+    args: dict[str, Any]  # the arguments that a resumed run must share, stored in the checkpoint
 
 
 def _optimizer(name: str, params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -420,11 +418,13 @@ def _n_batches(loader: DataLoader) -> Optional[int]:
         return None
 
 
-def _over_budget(time_budget_s: Optional[float], over: bool, run: _Run) -> bool:
-    """Whether to stop before this epoch; under torchrun every process takes the same decision (or the
-    others would wait forever for the one that stopped)."""
+def _over_budget(time_budget_s: Optional[float], expected_s: float, run: _Run) -> bool:
+    """Whether the next epoch would end after the budget (``expected_s``: the time spent plus the last epoch's);
+    under torchrun every process takes the same decision, or the others would wait forever for the one
+    that stopped."""
     if time_budget_s is None:
         return False
+    over = expected_s > time_budget_s
     if run.world > 1:
         over = _all_sum([float(over)], run.device)[0] > 0
     return over
@@ -520,7 +520,8 @@ def _resume(path: Path, run: _Run, loader: DataLoader) -> tuple[History, int, fl
     try:
         run.model.load_state_dict(state["model"])
     except RuntimeError as err:
-        raise ValueError(f"the model in {path} does not fit this model: {err}. {_fresh(path)}") from err
+        raise ValueError(f"the model in {path} does not fit this model: {str(err).strip().rstrip('.')}.\n"
+                         f"{_fresh(path)}") from err
     run.opt.load_state_dict(state["optimizer"])
     if run.sched is not None and state["scheduler"] is not None:
         run.sched.load_state_dict(state["scheduler"])

@@ -120,6 +120,7 @@ def test_psn_experiments_run_end_to_end_on_tiny_settings(monkeypatch, tmp_path):
     assert (tmp_path / "psn-order-ci.json").is_file()
 
 
+@pytest.mark.filterwarnings("ignore:scale 'gpu' is meant for CUDA")
 def test_psn_experiment_at_gpu_scale_uses_the_papers_network_on_sequential_cifar(monkeypatch, tmp_path):
     pytest.importorskip("torchvision")
     sys.path.insert(0, str(Path(__file__).parent))
@@ -150,3 +151,40 @@ def test_scifar_network_shapes(kind):
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv1d)]
     assert len(convs) == 6 and all(c.bias is None for c in convs)
     assert net.fc[0].layer[1].in_features == 8 * 8 and net.fc[0].layer[1].out_features == 16
+
+
+# ----------------------------------------------------------------- records say where they ran; gpu on a CPU
+def _tiny_run(scale, *, seed=0, progress=True):
+    """A two-epoch spiking MLP on 96 digits: a real training run that takes about a second."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_train import run
+
+    h, _ = run(epochs=2, seed=seed)
+    return {"dataset": "digits-rows", "config": {"epochs": 2}, "metrics": {"curve": h.column("test_acc"),
+            "losses": h.column("train_loss"), "rate": h.last["test_rate"]}, "rows": []}
+
+
+@pytest.fixture
+def tiny_experiment(monkeypatch):
+    experiments.names()  # load the chapters first
+    exp = experiments.Experiment("tiny-mlp", "foundations", "a tiny spiking MLP", _tiny_run)
+    monkeypatch.setitem(experiments.EXPERIMENTS, exp.name, exp)
+    return exp.name
+
+
+def test_a_record_says_where_it_ran_and_a_rerun_gives_identical_metrics(tiny_experiment, tmp_path):
+    a = experiments.reproduce(tiny_experiment, "ci", progress=False, out_dir=tmp_path)
+    b = experiments.reproduce(tiny_experiment, "ci", progress=False, out_dir=tmp_path)
+    assert a["metrics"] == b["metrics"] and len(a["metrics"]["curve"]) == 2
+    env = json.loads((tmp_path / "tiny-mlp-ci.json").read_text())["environment"]
+    assert env["torch"] == torch.__version__ and env["threads"] == torch.get_num_threads()
+    assert env["cpu_capability"] == torch.backends.cpu.get_cpu_capability() and "allocator" in env
+    assert a["device_matches_scale"] is True
+
+
+def test_gpu_scale_on_a_cpu_warns_and_marks_the_record(tiny_experiment, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match=r"scale 'gpu'.*no CUDA device.*device_matches_scale"):
+        rec = experiments.reproduce(tiny_experiment, "gpu", progress=False, out_dir=tmp_path)
+    assert rec["device_matches_scale"] is False and rec["device"].startswith("cpu")
+    assert json.loads((tmp_path / "tiny-mlp-gpu.json").read_text())["device_matches_scale"] is False

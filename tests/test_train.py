@@ -78,15 +78,20 @@ class Interrupt(Exception):
     pass
 
 
+def stop_at(stop_epoch: int):
+    """``on_epoch_start`` that interrupts the run before epoch ``stop_epoch`` (0-based): the checkpoint then
+    holds ``stop_epoch`` finished epochs, as after a crash or a closed laptop."""
+    def hook(epoch, model):
+        if epoch == stop_epoch:
+            raise Interrupt
+    return hook
+
+
 def test_resume_after_an_interruption_gives_the_uninterrupted_result(tmp_path):
     whole, whole_model = run(epochs=4, checkpoint_dir=tmp_path / "whole")
 
-    def stop_after_second(epoch, record):
-        if epoch == 1:
-            raise Interrupt
-
     with pytest.raises(Interrupt):
-        run(epochs=4, checkpoint_dir=tmp_path / "cut", on_epoch_end=stop_after_second)
+        run(epochs=4, checkpoint_dir=tmp_path / "cut", on_epoch_start=stop_at(2))
     assert json.loads((tmp_path / "cut" / "history.json").read_text())["epochs"][-1]["epoch"] == 2
 
     # a new process would build a new model (other weights) and new loaders: resume must not care
@@ -130,7 +135,7 @@ def test_static_build_prints_one_line_per_epoch(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"optimizer": "adam"}, "optimizer='adam'; expected one of adamw, sgd"),
+    ({"optimizer": "rmsprop"}, "optimizer='rmsprop'; expected one of adamw, adam, adamax, sgd"),
     ({"schedule": "step"}, "schedule='step'; expected one of cosine, none"),
     ({"loss": "nll"}, "loss='nll'; expected one of ce, mse"),
     ({"epochs": 0}, "epochs=0 must be a positive int"),
@@ -163,3 +168,89 @@ def test_progress_display_does_not_change_the_numbers(monkeypatch):
     monkeypatch.setenv("SNNLIB_STATIC", "1")
     static, _ = run(epochs=2, progress=True)  # one printed line per epoch
     assert strip_times(quiet) == strip_times(live) == strip_times(static)
+
+
+# ------------------------------------------------------------------------------ checkpoints that cannot be used
+def _write_truncated(path):
+    run(epochs=1, checkpoint_dir=path.parent)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+
+
+def _write_foreign(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": nn.Linear(2, 2).state_dict()}, path)  # another program's checkpoint
+
+
+@pytest.mark.parametrize("kind", ["truncated", "empty", "foreign", "text"])
+def test_an_unreadable_checkpoint_is_named_with_how_to_start_fresh(tmp_path, kind):
+    path = tmp_path / "run" / "last.pt"
+    path.parent.mkdir(parents=True)
+    {"truncated": _write_truncated, "empty": lambda p: p.write_bytes(b""), "foreign": _write_foreign,
+     "text": lambda p: p.write_text("not a checkpoint")}[kind](path)
+    with pytest.raises(ValueError) as err:
+        run(epochs=2, checkpoint_dir=path.parent)
+    message = str(err.value)
+    assert str(path) in message and "resume=False" in message and "delete" in message, message
+
+
+def test_a_checkpoint_of_another_model_is_named(tmp_path):
+    run(epochs=1, checkpoint_dir=tmp_path)
+
+    class Wider(SpikingMLP):
+        def __init__(self):
+            super().__init__(hidden=48)
+
+    train, test = tiny_loaders()
+    with pytest.raises(ValueError, match=r"(?s)last\.pt does not fit this model.*size mismatch.*resume=False"):
+        fit(Wider(), train, test, epochs=1, lr=1e-2, progress=False, checkpoint_dir=tmp_path)
+
+
+@pytest.mark.parametrize("changed, message", [
+    ({"lr": 1e-3}, "lr=0.01, not 0.001"),
+    ({"loss": "mse"}, "loss='ce', not 'mse'"),
+    ({"seed": 1}, "seed=0, not 1"),
+    ({"optimizer": "sgd"}, "optimizer='adamw', not 'sgd'"),
+    ({"lr": 1e-3, "label_smoothing": 0.1}, "lr=0.01, not 0.001; label_smoothing=0.0, not 0.1"),
+])
+def test_a_resume_with_other_arguments_is_refused_naming_them(tmp_path, changed, message):
+    with pytest.raises(Interrupt):
+        run(epochs=3, checkpoint_dir=tmp_path, on_epoch_start=stop_at(1))
+    kw = {"seed": 0, **changed}
+    seed_everything(0)
+    train, test = tiny_loaders()
+    with pytest.raises(ValueError) as err:
+        fit(SpikingMLP(), train, test, epochs=3, progress=False, checkpoint_dir=tmp_path,
+            **{"lr": 1e-2, **kw})
+    text = str(err.value)
+    assert message in text and str(tmp_path / "last.pt") in text and "resume=False" in text, text
+    # the refused call changed nothing: the same arguments still resume
+    h, _ = run(epochs=3, checkpoint_dir=tmp_path)
+    assert h.meta["resumed_from_epoch"] == 1 and len(h.epochs) == 3
+
+
+def test_resume_false_starts_fresh_over_a_checkpoint_of_other_arguments(tmp_path):
+    run(epochs=2, checkpoint_dir=tmp_path)
+    h, _ = run(epochs=2, checkpoint_dir=tmp_path, lr=1e-3, resume=False)
+    assert "resumed_from_epoch" not in h.meta and h.meta["lr"] == 1e-3
+    again, _ = run(epochs=2, checkpoint_dir=tmp_path, lr=1e-3)  # the new checkpoint holds the new arguments
+    assert again.meta["resumed_from_epoch"] == 2
+
+
+@pytest.mark.parametrize("name, cls", [("adam", torch.optim.Adam), ("adamax", torch.optim.Adamax)])
+def test_adam_and_adamax_optimizers(tmp_path, monkeypatch, name, cls):
+    made = []
+    original = cls.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(type(self))
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "__init__", spy)
+    h, _ = run(epochs=4, optimizer=name, checkpoint_dir=tmp_path)
+    assert made == [cls] and h.meta["optimizer"] == name
+    assert h.epochs[-1]["train_loss"] < 0.8 * h.epochs[0]["train_loss"] and h.best("test_acc") > 0.2  # chance: 0.1
+    with pytest.raises(Interrupt):  # resumes with its own state
+        run(epochs=4, optimizer=name, checkpoint_dir=tmp_path / "cut", on_epoch_start=stop_at(2))
+    resumed, _ = run(epochs=4, optimizer=name, checkpoint_dir=tmp_path / "cut")
+    assert strip_times(resumed) == strip_times(h)

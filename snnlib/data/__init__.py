@@ -13,6 +13,8 @@ Defined in chapter 00 (Foundations), "Data".
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +36,7 @@ __all__ = [
     "data_root",
     "dataset_names",
     "datasets",
+    "downloads",
     "loaders",
     "time_first_collate",
     "collate_for",
@@ -140,10 +143,32 @@ def _spec(name: str) -> DatasetSpec:
     return DATASETS[name]
 
 
-def datasets(name: str, *, root: Optional[os.PathLike | str] = None, download: bool = False,
+_DOWNLOAD: contextvars.ContextVar[bool] = contextvars.ContextVar("snnlib_download", default=False)
+
+
+@contextlib.contextmanager
+def downloads(allowed: bool = True):
+    """Within this block, :func:`datasets` and :func:`loaders` called without ``download=`` use ``allowed``.
+
+    ``python -m snnlib reproduce NAME --download`` runs the experiment inside ``downloads()``, so the flag
+    reaches every loader the experiment builds without each chapter passing it along.
+    """
+    token = _DOWNLOAD.set(bool(allowed))
+    try:
+        yield
+    finally:
+        _DOWNLOAD.reset(token)
+
+
+def datasets(name: str, *, root: Optional[os.PathLike | str] = None, download: Optional[bool] = None,
              **options: Any) -> tuple[Dataset, Dataset]:
-    """The ``(train, test)`` datasets called ``name``; ``options`` go to its builder (``T=``, ``delay=``...)."""
+    """The ``(train, test)`` datasets called ``name``; ``options`` go to its builder (``T=``, ``delay=``...).
+
+    ``download``: fetch a missing real dataset with its library's downloader; ``None`` (the default) means
+    ``False`` unless inside :func:`downloads`.
+    """
     spec = _spec(name)
+    download = _DOWNLOAD.get() if download is None else bool(download)
     return spec.build(Path(root) if root is not None else data_root(), download, **options)
 
 
@@ -164,18 +189,17 @@ def collate_for(dataset: Dataset) -> Callable:
 
 def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int] = None,
             root: Optional[os.PathLike | str] = None, num_workers: Optional[int] = None, seed: int = 0,
-            download: bool = False, **options: Any) -> tuple[DataLoader, DataLoader]:
+            download: Optional[bool] = None, **options: Any) -> tuple[DataLoader, DataLoader]:
     """Train and test DataLoaders for dataset ``name`` at ``scale`` (default: :func:`snnlib.config.scale`).
 
     The scale sets the batch size and the number of worker processes (none for offline data, which is in
     memory); ``batch_size`` and ``num_workers`` override them.  The training loader shuffles with a
     generator seeded by ``seed``.  ``options`` go to the dataset (for example ``T=16`` for an event set).
-    A real dataset that is missing raises :class:`MissingDataError`, which says where to put it.
+    A real dataset that is missing raises :class:`MissingDataError`, which says where to put it;
+    ``download`` as in :func:`datasets`.
     """
     spec = _spec(name)
-    scale_name = config.scale() if scale is None else scale
-    if scale_name not in config.SCALES:
-        raise ValueError(f"scale={scale!r}; expected one of {', '.join(config.SCALES)}")
+    scale_name = config.check_scale(scale)
     train, test = datasets(name, root=root, download=download, **options)
     bs = spec.batch_size[scale_name] if batch_size is None else int(batch_size)
     if bs < 1:

@@ -52,17 +52,25 @@ CIFAR10DVS_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "f
 
 
 class MissingDataError(FileNotFoundError):
-    """A dataset's files are not where snnlib looks; the message says where to put them."""
+    """A dataset's files are not where snnlib looks; the message says where to put them.
+
+    ``downloadable``: whether ``download=True`` (``--download`` on the command line) can fetch them.
+    """
+
+    def __init__(self, message: str, downloadable: bool = False):
+        super().__init__(message)
+        self.downloadable = downloadable
 
 
-def _missing(name: str, where: Path, expected: str, source: str, download_hint: str) -> MissingDataError:
+def _missing(name: str, where: Path, expected: str, source: str, download_hint: str,
+             downloadable: bool = True) -> MissingDataError:
     return MissingDataError(
         f"{name} was not found under {where}.\n"
         f"  expected: {expected}\n"
         f"  source:   {source}\n"
         f"  {download_hint}\n"
-        f"  The data root is {where.parent} (set the environment variable SNNLIB_DATA to use another folder)."
-    )
+        f"  The data root is {where.parent} (set the environment variable SNNLIB_DATA to use another folder).",
+        downloadable=downloadable)
 
 
 def _require(module: str, extra: str = "") -> None:
@@ -139,17 +147,20 @@ _TONIC = {
     "SHD": ("SHD", _shd_present,
             lambda loc, self: f"{loc}/shd_train.h5 and {loc}/shd_test.h5 (this load wanted {self.data_filename})",
             "https://zenkelab.org/datasets/shd_train.h5.zip and shd_test.h5.zip",
-            "Unzip both there, or pass download=True to fetch them with tonic."),
+            "Unzip both there, or pass download=True (--download on the command line) to fetch them with "
+            "tonic."),
     "NMNIST": ("N-MNIST", _nmnist_present,
                lambda loc, self: f"{loc}/{self.folder_name}/<digit 0-9>/<sample>.bin",
                "https://www.garrickorchard.com/datasets/n-mnist (Train.zip, Test.zip)",
-               "Unzip them there, or pass download=True to fetch them with tonic."),
+               "Unzip them there, or pass download=True (--download on the command line) to fetch them with "
+               "tonic."),
     "DVSGesture": ("DVS128 Gesture", _gesture_present,
                    lambda loc, self: f"{loc}/{self.folder_name}/user<NN>_<lighting>/<label>.npy",
                    "tonic's preprocessed release, ibmGestureTrain.tar.gz and ibmGestureTest.tar.gz (figshare files "
                    "38022171 and 38020584); the raw AEDAT release of IBM needs a manual download and tonic's "
                    "preprocessing",
-                   "Extract both archives there, or pass download=True to fetch them with tonic."),
+                   "Extract both archives there, or pass download=True (--download on the command line) to fetch "
+                   "them with tonic."),
 }
 
 
@@ -308,7 +319,8 @@ def cifar10_dvs(root: Path, train: bool = True, *, T: int = 10, size: Optional[i
             f"({', '.join(CIFAR10DVS_CLASSES)}); missing: {', '.join(missing)}",
             "the original release, 'CIFAR10-DVS' on figshare (article 4724671), one zip per class",
             "Unzip each class there; snnlib has no downloader for it" + (" (download=True cannot help)."
-                                                                         if download else "."))
+                                                                         if download else "."),
+            downloadable=False)
     pre, sensor = _downsample(_CIFAR10DVSFiles.sensor_size, size)
     return FramesDataset(_CIFAR10DVSFiles(loc, train), sensor, T, n_classes=10, pre=pre)
 
@@ -339,8 +351,8 @@ def _torchvision_cifar(n_classes: int, root: Path, train: bool, transform, downl
     files = [f for f, _ in (base.train_list if train else base.test_list)] + [base.meta["filename"]]
     if not download and not all((folder / f).is_file() for f in files):
         raise _missing(f"CIFAR-{n_classes}", folder, f"{folder}/ with {', '.join(files)} (python pickle batches)",
-                       base.url, "Extract the archive into the data root, or pass download=True to fetch it with "
-                       "torchvision.")
+                       base.url, "Extract the archive into the data root, or pass download=True (--download on "
+                       "the command line) to fetch it with torchvision.")
     return _offline_class(base.__name__)(str(root), train=train, transform=transform, download=download)
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import os
 import platform
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -28,7 +28,7 @@ from typing import Any, Callable, Optional
 from .. import config
 
 __all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
-           "runs_dir", "register", "versions"]
+           "runs_dir", "register", "versions", "environment", "device_matches_scale"]
 
 RESULTS_ENV_VAR = "SNNLIB_RESULTS"
 #: the chapters, in book order (the modules of this package are named after them)
@@ -158,29 +158,50 @@ def _device() -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return None if math.isnan(obj) else obj
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
+def environment() -> dict[str, Any]:
+    """What changes a run's numbers besides the code and the seed: the torch version, its CPU thread count,
+    the CPU kernels torch dispatches to (``torch.backends.cpu.get_cpu_capability()``: ``AVX2``,
+    ``AVX512``, ...) and the allocator mode (:func:`snnlib.utils.steady_allocator`)."""
+    import torch
+
+    from .. import utils
+
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "allocator": utils.steady_allocator()}
+
+
+def device_matches_scale(scale: str) -> bool:
+    """Whether this machine can run ``scale`` as meant: ``gpu`` and ``full`` need CUDA, ``ci`` runs anywhere."""
+    import torch
+
+    return config.check_scale(scale) == "ci" or torch.cuda.is_available()
 
 
 def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
-              out_dir: Optional[os.PathLike | str] = None, write: bool = True) -> dict[str, Any]:
+              out_dir: Optional[os.PathLike | str] = None, write: bool = True, download: bool = False
+              ) -> dict[str, Any]:
     """Run experiment ``name`` at ``scale`` (default: the current scale) and write its JSON.
 
     Returns the record that is written to ``out_dir / f"{name}-{scale}.json"`` (default
-    :func:`results_dir`).  Under ``torchrun`` only the first process writes.
+    :func:`results_dir`).  Under ``torchrun`` only the first process writes.  ``download``: the loaders
+    may fetch missing real datasets (:func:`snnlib.data.downloads`).
+
+    The record says where it ran (``device``, ``environment``: see :func:`environment`).  A ``gpu`` or
+    ``full`` run on a machine without CUDA warns and is marked ``"device_matches_scale": false``, so that
+    it is never shown as a result of that scale.
     """
+    from .. import data
+
     exp = get(name)
-    scale_name = config.scale() if scale is None else scale
-    if scale_name not in config.SCALES:
-        raise ValueError(f"scale={scale!r}; expected one of {', '.join(config.SCALES)}")
+    scale_name = config.check_scale(scale)
+    matches = device_matches_scale(scale_name)
+    if not matches:
+        warnings.warn(f"scale {scale_name!r} is meant for CUDA, but there is no CUDA device: {name} runs on the "
+                      "CPU and its record is marked device_matches_scale=false (not a result of that scale)",
+                      UserWarning, stacklevel=2)
     t0 = time.perf_counter()
-    out = exp.run(scale_name, seed=seed, progress=progress)
+    with data.downloads(download):
+        out = exp.run(scale_name, seed=seed, progress=progress)
     wall = time.perf_counter() - t0
     record: dict[str, Any] = {
         "name": exp.name,
@@ -192,6 +213,8 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         "seed": seed,
         "seeds": out.get("seeds", [seed]),
         "device": _device(),
+        "device_matches_scale": matches,
+        "environment": environment(),
         "versions": versions(),
         "config": out["config"],
         "metrics": out["metrics"],
@@ -204,8 +227,9 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         holds, measured = exp.claim.check(out["metrics"])
         record["claim"] = {"text": exp.claim.text, "paper_keys": list(exp.claim.paper_keys), "holds": bool(holds),
                            "measured": measured}
-    record = _clean(record)
-    from ..train import is_main_process
+    from ..train import is_main_process, json_ready
+
+    record = json_ready(record)
 
     if write and is_main_process():
         folder = Path(out_dir) if out_dir is not None else results_dir()
