@@ -1,0 +1,38 @@
+"""Chapter 00's training run (snnlib.experiments.foundations): seeds, mean ± std and the curves."""
+import math
+
+import pytest
+
+from snnlib.experiments import foundations
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    real = foundations.settings
+
+    def settings(scale):
+        return {**real(scale), "epochs": 2, "seeds": 2, "hidden": 16}
+    monkeypatch.setattr(foundations, "settings", settings)
+
+
+def test_run_mlp_reports_mean_and_std_over_its_seeds(tiny):
+    out = foundations.run_mlp("ci", seed=5, progress=False)
+    m = out["metrics"]
+    assert out["seeds"] == [5, 6] and m["seeds"] == 2 and m["epochs"] == 2
+    finals = m["per_seed_final_test_acc"]
+    assert len(finals) == 2 and all(c[-1] == pytest.approx(f, abs=1e-4) for c, f in zip(m["curves"], finals))
+    assert m["final_test_acc"] == pytest.approx(sum(finals) / 2, abs=1e-4)
+    assert m["final_test_acc_std"] == pytest.approx(abs(finals[0] - finals[1]) / math.sqrt(2), abs=1e-4)
+    assert m["curve"] == [pytest.approx((a + b) / 2, abs=1e-4) for a, b in zip(*m["curves"])]
+    assert len(m["curve_std"]) == len(m["loss_curve"]) == 2
+    row, = out["rows"]
+    assert row["n"] == 2 and row["measured"] == pytest.approx(100 * m["final_test_acc"])
+    assert row["per_seed"] == [pytest.approx(100 * f, abs=1e-2) for f in finals]
+
+
+def test_the_claim_is_judged_on_the_mean_over_seeds():
+    holds, text = foundations._check_mlp({"final_test_acc": 0.91, "final_test_acc_std": 0.02, "seeds": 3,
+                                         "epochs": 20, "train_wall_s": 1.0})
+    assert holds and "91.0 ± 2.0%" in text and "3 seeds" in text
+    assert not foundations._check_mlp({"final_test_acc": 0.89, "final_test_acc_std": 0.0, "seeds": 3,
+                                       "epochs": 20, "train_wall_s": 1.0})[0]
