@@ -102,6 +102,16 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"timing_T": [16, 64, 256, 1024, 4096], "timing_batch": 128, "timing_features": 1024,
                  "timing_reps": 7, "timing_k": 32, "demo_T": 48},
     },
+    "paralif": {
+        # aliasing curve (T values, float64); speed: T values, the paper's shape (1 x 128) and a training
+        # shape (batch x features), repetitions; the firing-function gallery's length
+        "ci": {"alias_T": [5, 10, 20, 50, 100, 200, 500, 1000], "timing_T": [10, 32, 100, 316, 1024],
+               "paper_shape": [1, 128], "train_shape": [32, 256], "timing_reps": 3, "demo_T": 60},
+        "gpu": {"alias_T": [5, 10, 20, 50, 100, 200, 500, 1000, 2000], "timing_T": [10, 32, 100, 316, 1024],
+                "paper_shape": [1, 128], "train_shape": [64, 1024], "timing_reps": 5, "demo_T": 60},
+        "full": {"alias_T": [5, 10, 20, 50, 100, 200, 500, 1000, 2000], "timing_T": [10, 32, 100, 316, 1024],
+                 "paper_shape": [1, 128], "train_shape": [128, 1024], "timing_reps": 7, "demo_T": 60},
+    },
 }
 
 

@@ -179,6 +179,15 @@ _add(key="psu/shd/rpsu", paper="psu", what="RPSU", value=92.49, unit="%", metric
 _add(key="paralif/speedup", paper="paralif", what="ParaLIF against the serial LIF", value=None, value_text="up to 200",
      unit="x", metric="training speed-up", dataset="spiking datasets of the paper", setting="",
      note="per-dataset accuracies are unverified", **_ABSTRACT)
+_PARALIF_ACC = dict(paper="paralif", value=None, value_text="not transcribed", unit="test accuracy",
+                    metric="test accuracy", source="the paper's tables, not read here", status="unverified",
+                    note="the chapter's runs are checked against LIF, not against this number")
+_add(key="paralif/shd/ff", what="ParaLIF, 3 x 128 feed-forward", dataset="SHD",
+     setting="Linear -> ParaLIF x 3, non-firing LI readout, Adamax lr 1e-3", **_PARALIF_ACC)
+_add(key="paralif/shd/rec", what="ParaLIF, 1 x 256 recurrent", dataset="SHD",
+     setting="Linear -> recurrent ParaLIF (256), non-firing LI readout, Adamax lr 1e-3", **_PARALIF_ACC)
+_add(key="paralif/yinyang", what="ParaLIF firing modes and LIF", dataset="Yin-Yang",
+     setting="the official example, rate-coded inputs", **_PARALIF_ACC)
 
 # --- Spikformer ----------------------------------------------------------------------------------------
 _add(key="spikformer/imagenet", paper="spikformer", what="Spikformer, 66.3M parameters", value=74.81, unit="%",
