@@ -1,5 +1,5 @@
 """Benchmarks that print ratios measured in the same run: ``python -m snnlib.bench neurons`` (and
-``psu``, chapter 02's table: see :func:`psu`).
+``psu``, chapter 02's table: see :func:`psu`; ``paralif``, chapter 03's: see :func:`paralif`).
 
 Speed claims in the book come from here, never from timed tests.  ``neurons`` times, for each T, on one
 tensor ``[T, 32, 256]`` float32, forward plus backward (gradient of a fixed random cotangent), after one
@@ -450,6 +450,98 @@ def psu(Ts: Sequence[int], reps: int = 7, cap_s: float = 10.0, min_rep_s: float 
     return rows
 
 
+PARALIF_COLS = ("PL auto", "PL serial", "PL scan", "PL fft", "PL dense", "LIF", "sj:LIF")
+PARALIF_RATIOS = ("sj:LIF/PL", "LIF/PL", "auto/best")
+PARALIF_DENSE_MAX_T = 1024  # the dense method is O(T^2): above this it only adds minutes to the run
+
+
+def _paralif_entries(T: int, batch: int, features: int, backward: bool
+                     ) -> tuple[dict[str, Callable[[], None]], Callable[[], None]]:
+    from spikingjelly.activation_based import neuron as sj_neuron
+    from spikingjelly.activation_based import surrogate as sj_surrogate
+
+    from .neurons import LIF, ParaLIF
+
+    torch.manual_seed(0)
+    x = torch.randn(T, batch, features, requires_grad=backward)
+    g = torch.randn(T, batch, features)
+
+    def run(module: torch.nn.Module, reset: bool = False) -> Callable[[], None]:
+        params = list(module.parameters())
+
+        def step() -> None:
+            if reset:
+                module.reset()
+            if not backward:
+                with torch.no_grad():
+                    module(x)
+                return
+            module(x).backward(g)
+            for p in (x, *params):
+                p.grad = None
+
+        return step
+
+    entries = {f"PL {m}": run(ParaLIF("T", method=m)) for m in ("auto", "serial", "scan", "fft", "dense")
+               if m != "dense" or T <= PARALIF_DENSE_MAX_T}
+    entries["LIF"] = run(LIF(tau=2.0, v_reset=0.0))
+    entries["sj:LIF"] = run(sj_neuron.LIFNode(tau=2.0, v_reset=0.0, surrogate_function=sj_surrogate.ATan(alpha=2.0),
+                                              step_mode="m"), reset=True)
+
+    def warm_inputs() -> None:
+        with torch.no_grad():
+            float(x.sum()) + float(g.sum())
+
+    return entries, warm_inputs
+
+
+def paralif(Ts: Sequence[int], reps: int = 7, batch: int = BATCH, features: int = FEATURES, backward: bool = True,
+            cap_s: float = 10.0, min_rep_s: float = 0.05, out: TextIO = sys.stdout) -> list[dict[str, Any]]:
+    """``python -m snnlib.bench paralif``: ParaLIF (chapter 03) against the serial LIF with hard reset.
+
+    For each T, on ``[T, batch, features]`` float32 (default ``[T, 32, 256]``), forward + backward (or,
+    with ``backward=False``, the forward pass alone under ``no_grad``, as the official timing script
+    measures), in this process with :func:`snnlib.utils.steady_allocator` (the mode of ``fit()`` and the
+    chapters), timed as the ``neurons`` table: ``ParaLIF("T")`` (tau_mem = tau_syn = 20 ms, dt = 1 ms,
+    learnable threshold) with each :func:`~snnlib.neurons.leaky_integrate` method (``dense`` up to
+    T = 1024), snnlib's serial ``LIF`` and spikingjelly's ``LIFNode`` (both tau 2, hard reset to 0, ATan(2);
+    their time does not depend on tau).  Ratios: spikingjelly's LIF over ParaLIF auto, snnlib's LIF over
+    ParaLIF auto (above 1: ParaLIF is faster), auto over the best single method.  Returns the rows.
+    """
+    from .utils import steady_allocator
+
+    alloc = steady_allocator()
+    print(f"snnlib.bench paralif | torch {torch.__version__} | {platform.processor() or 'cpu'} | "
+          f"{torch.get_num_threads()} threads | [T, {batch}, {features}] float32 | "
+          f"{'forward + backward' if backward else 'forward only (no_grad)'} | ParaLIF firing T, tau 20 ms; "
+          f"LIF tau 2, hard reset | min of {reps} interleaved reps | malloc {alloc} | {_load()}", file=out)
+    head = f"{'T':>5} | " + " ".join(f"{c:>9}" for c in PARALIF_COLS) + " | " + " ".join(
+        f"{c:>10}" for c in PARALIF_RATIOS)
+    print("times in ms; ratios are plain numbers", file=out)
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, tuple[int, float]] = {}
+    for T in Ts:
+        skip = [k for k, (T0, s0) in seen.items() if s0 * (T / T0) ** 2 > cap_s]
+        entries, warm_inputs = _paralif_entries(T, batch, features, backward)
+        res = _time_entries(entries, reps, cap_s, skip, before=warm_inputs, min_rep_s=min_rep_s)
+        seen = {k: (T, v[0]) for k, v in res.items()}
+        t = {k: v[0] for k, v in res.items()}
+        best = min(v for k, v in t.items() if k.startswith("PL ") and k != "PL auto")
+        ratios = {"sj:LIF/PL": t["sj:LIF"] / t["PL auto"], "LIF/PL": t["LIF"] / t["PL auto"],
+                  "auto/best": t["PL auto"] / best}
+        cells = [("-" if c not in res else f"{res[c][0] * 1e3:.2f}" if res[c][1] == reps
+                  else f"{res[c][0] * 1e3:.0f}/{res[c][1]}").rjust(9) for c in PARALIF_COLS]
+        print(f"{T:>5} | " + " ".join(cells) + " | " + " ".join(f"{ratios[c]:>10.2f}" for c in PARALIF_RATIOS),
+              file=out, flush=True)
+        rows.append({"T": T, **t, **ratios})
+        del entries, warm_inputs
+    print(f"(ms/n: the entry ran n reps only, one took over {cap_s:g} s; -: not run, dense above "
+          f"T = {PARALIF_DENSE_MAX_T}) | {_load()}", file=out)
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snnlib.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -473,7 +565,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                    "soft-reset LIF")
     q.add_argument("--T", type=int, nargs="+", default=[16, 64, 256, 1024, 4096], help="sequence lengths")
     q.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
+    r = sub.add_parser("paralif", help="ParaLIF (chapter 03): its methods against the serial LIF and "
+                                       "spikingjelly's LIFNode, both with a hard reset")
+    r.add_argument("--T", type=int, nargs="+", default=[16, 64, 256, 1024, 4096], help="sequence lengths")
+    r.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
+    r.add_argument("--shape", type=int, nargs=2, default=[BATCH, FEATURES], metavar=("BATCH", "FEATURES"),
+                   help="batch and features of the input [T, BATCH, FEATURES] (the paper's script: 1 128)")
+    r.add_argument("--forward-only", action="store_true", help="time the forward pass alone, under no_grad")
     args = parser.parse_args(argv)
+    if args.what == "paralif":
+        if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1:
+            parser.error(f"--reps {args.reps} --T {args.T} --shape {args.shape}: expected every value >= 1")
+        paralif(args.T, args.reps, args.shape[0], args.shape[1], backward=not args.forward_only)
+        return 0
     if args.what == "psu":
         if args.reps < 1 or any(T < 1 for T in args.T):
             parser.error(f"--reps {args.reps} --T {args.T}: expected reps >= 1 and every T >= 1")
