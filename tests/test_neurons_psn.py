@@ -230,3 +230,34 @@ def test_masked_psn_load_state_dict_rejects_lambda_out_of_range(bad):
     ok = dict(sd, _lambda_=torch.tensor(1.0))
     m.load_state_dict(ok)
     assert float(m.lambda_) == 1.0
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_causal_neurons_keep_causality_for_non_finite_input(bad):
+    """A NaN or inf at step t0 reaches the sliding PSN's H only in [t0, t0 + k) and the masked PSN's
+    (lambda = 1) only from t0 on; the banded block products mixed it into whole blocks (0 * NaN = NaN)."""
+    torch.manual_seed(21)
+    T_, k, t0 = 100, 4, 40
+    x = torch.randn(T_, 2, 3, dtype=torch.float64)
+    sl = SlidingPSN(k, exp_init=False).double()
+    ma = MaskedPSN(k, T_, lambda_init=1.0).double()
+    _randomise(ma)
+    clean_sl, clean_ma = sl.charge(x), ma.charge(x)
+    x[t0, 1, 2] = bad
+    xr = x.clone().requires_grad_(True)
+    h_sl, h_ma = sl.charge(xr), ma.charge(xr)
+    reached = torch.zeros_like(x, dtype=torch.bool)
+    reached[t0 : t0 + k, 1, 2] = True
+    assert not torch.isfinite(h_sl[reached]).any()
+    torch.testing.assert_close(h_sl[~reached], clean_sl[~reached], rtol=1e-12, atol=1e-12)
+    reached[t0:, 1, 2] = True
+    torch.testing.assert_close(h_ma[~reached], clean_ma[~reached], rtol=1e-12, atol=1e-12)
+    # backwards: a NaN in dL/dH[t0] reaches dL/dX[s] only for s in (t0 - k, t0]
+    x = torch.randn(T_, 2, 3, dtype=torch.float64, requires_grad=True)
+    g = torch.randn(T_, 2, 3, dtype=torch.float64)
+    (clean,) = torch.autograd.grad(sl.charge(x), x, g)
+    g[t0, 0, 0] = float("nan")
+    (gx,) = torch.autograd.grad(sl.charge(x), x, g)
+    reached = torch.zeros_like(x, dtype=torch.bool)
+    reached[t0 - k + 1 : t0 + 1, 0, 0] = True
+    torch.testing.assert_close(gx[~reached], clean[~reached], rtol=1e-12, atol=1e-12)

@@ -30,7 +30,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
-from .integrate import _autocast_off
+from .integrate import _all_finite, _autocast_off
 from .surrogate import check_surrogate, check_time_first, default_surrogate, spike
 
 __all__ = ["PSN", "MaskedPSN", "SlidingPSN", "causal_fir"]
@@ -165,9 +165,20 @@ class MaskedPSN(nn.Module):
         return (lam * self.mask0 + (1.0 - lam) * self.mask1) * self.weight
 
     def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """The pre-spike potential ``H``, ``[T, N, *]``."""
+        """The pre-spike potential ``H``, ``[T, N, *]``.
+
+        At ``lambda_ == 1`` it is causal also for a NaN or inf in ``x_seq``: then ``H`` is summed over
+        the k diagonals of the band instead of one product, where 0 * NaN = NaN would reach every step.
+        """
         _check_T(x_seq, self.T, "MaskedPSN")
-        return torch.addmm(self.bias, self.masked_weight(), x_seq.flatten(1)).view(x_seq.shape)
+        W = self.masked_weight()
+        x2 = x_seq.flatten(1)
+        if float(self._lambda_) >= 1.0 and not _all_finite(x2):
+            h = self.bias.expand(x2.shape)
+            for d in range(self.k):  # H[t] += W[t, t - d] X[t - d]
+                h = h + nn.functional.pad(torch.diagonal(W, -d)[:, None] * x2[: self.T - d], (0, 0, d, 0))
+            return h.view(x_seq.shape)
+        return torch.addmm(self.bias, W, x2).view(x_seq.shape)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]``; all T steps at once."""
@@ -217,8 +228,23 @@ def _block(k: int) -> int:
     return max(32, k)
 
 
+def _fir_loop(x2: torch.Tensor, w: torch.Tensor, transposed: bool) -> torch.Tensor:
+    """:func:`_fir_apply` as k shifted sums: causal (anti-causal transposed) for any input, NaN included."""
+    T = x2.shape[0]
+    k = w.shape[0]
+    y = torch.zeros_like(x2)
+    for lag in range(min(k, T)):  # y[t] += w[k-1-lag] x[t-lag]  (y[s] += w[k-1-lag] x[s+lag])
+        if transposed:
+            y[: T - lag].addcmul_(x2[lag:], w[k - 1 - lag])
+        else:
+            y[lag:].addcmul_(x2[: T - lag], w[k - 1 - lag])
+    return y
+
+
 def _fir_apply(x2: torch.Tensor, w: torch.Tensor, transposed: bool) -> torch.Tensor:
     """y = A x2 (or A^T x2) for the T x T causal band A[t, s] = w[s - t + k - 1]; x2 is [T, M]."""
+    if not _all_finite(x2):  # a block product would spread a NaN over its whole block (0 * NaN = NaN)
+        return _fir_loop(x2, w, transposed)
     T, M = x2.shape
     k = w.shape[0]
     B = _block(k)
@@ -306,7 +332,8 @@ def causal_fir(x_seq: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
     r""":math:`H[t] = \sum_{i=0}^{k-1} w_i X[t-k+1+i] (+ b)`, with :math:`X[t<0] = 0`; ``[T, N, *]``.
 
     Equal to a causal ``conv1d`` over time and to the T x T Toeplitz product, computed as banded block
-    matrix products in O(T k) work; the backward pass stores only ``x_seq`` and ``weight``.  It runs in
+    matrix products in O(T k) work; the backward pass stores only ``x_seq`` and ``weight``.  A NaN or inf
+    in ``x_seq[t]`` reaches only ``H[t:t+k]``: for such input the k shifted sums run instead.  It runs in
     the promoted dtype of ``x_seq``, ``weight`` and ``bias``, also under autocast: a bfloat16 ``x_seq``
     from an autocast layer and float32 weights give a float32 result.
 
