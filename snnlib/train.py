@@ -299,8 +299,6 @@ def fit(
         on_epoch_start: ``f(epoch, model)`` before each epoch (0-based), e.g. a masked PSN's lambda.
         device: default CUDA (this process's GPU under torchrun) when available, else CPU.
         progress: bars (or, on the static build, one line per epoch); ``False`` prints nothing.
-
-    Defined in chapter 00 (Foundations), "Training".
     """
     if not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs={epochs!r} must be a positive int")
@@ -309,45 +307,25 @@ def fit(
         if val not in valid:
             raise ValueError(f"{arg}={val!r}; expected one of {', '.join(valid)}")
 
-    rank, world, local_rank = distributed_setup()
-    if device is None:
-        device = torch.device(f"cuda:{local_rank or 0}") if torch.cuda.is_available() else torch.device("cpu")
-    device = torch.device(device)
-    use_amp = (device.type == "cuda") if amp is None else (bool(amp) and device.type == "cuda")
-    utils.seed_everything(seed)
-    if train_loader.generator is not None:  # the data order, too, is a function of the seed alone
-        train_loader.generator.manual_seed(seed)
-
-    model.to(device)
-    net: nn.Module = model
-    if world > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        train_loader = _distributed_loader(train_loader, world, rank, seed)
-        if test_loader is not None:
-            test_loader = _distributed_loader(test_loader, world, rank, seed)
-    opt = _optimizer(optimizer, [p for p in model.parameters() if p.requires_grad], lr, weight_decay)
-    run = _Run(model=model, net=net, opt=opt, device=device, amp=use_amp, loss=loss,
-               label_smoothing=label_smoothing, rank=rank, world=world,
-               sched=torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs) if schedule == "cosine" else None,
-               scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
-               args={"epochs": epochs, "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
-                     "schedule": schedule, "label_smoothing": label_smoothing, "loss": loss, "seed": seed,
-                     "amp": use_amp, "world_size": world, "global_batch": (train_loader.batch_size or 0) * world})
-    history = History(meta={**run.args, "device": str(device), "stopped": "completed"})
+    # one process or one of torchrun's: seeds, device, DDP wrapper, loaders split over the processes
+    run, train_loader, test_loader = _prepare(model, train_loader, test_loader, device, amp, {
+        "epochs": epochs, "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "schedule": schedule,
+        "label_smoothing": label_smoothing, "loss": loss, "seed": seed})
+    history = History(meta={**run.args, "device": str(run.device), "stopped": "completed"})
     start_epoch, elapsed_before = 0, 0.0
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
     if ckpt is not None and resume and ckpt.is_file():
         history, start_epoch, elapsed_before = _resume(ckpt, run, train_loader)
 
     monitor = FiringRateMonitor(model)
-    main = rank == 0
+    main = run.rank == 0
     bars = progress and main and not utils.is_static_build()
     epoch_bar = _bar(bars, desc=desc, total=epochs, initial=start_epoch, leave=True)
     t_start = time.perf_counter()
     last_epoch_s = 0.0
     # Subnormal floats (tiny optimizer moments and surrogate gradients late in training) slow CPU arithmetic
     # about tenfold; they are flushed to zero while training on CPU, and flushing is switched off after.
-    flush = device.type == "cpu" and torch.set_flush_denormal(True)
+    flush = run.device.type == "cpu" and torch.set_flush_denormal(True)
     try:
         monitor.__enter__()
         for epoch in range(start_epoch, epochs):
@@ -402,6 +380,39 @@ class _Run:
     rank: int
     world: int
     args: dict[str, Any]  # the arguments that a resumed run must share, stored in the checkpoint
+
+
+def _prepare(model: nn.Module, train_loader: DataLoader, test_loader: Optional[DataLoader],
+             device: Optional[str | torch.device], amp: Optional[bool], args: dict[str, Any]
+             ) -> tuple[_Run, DataLoader, Optional[DataLoader]]:
+    """Seed, choose the device, join torchrun's process group if any (DDP, each batch split over the
+    processes), build optimizer, schedule and AMP scaler.  ``args`` gains ``amp``, ``world_size`` and
+    ``global_batch``."""
+    rank, world, local_rank = distributed_setup()
+    if device is None:
+        device = torch.device(f"cuda:{local_rank or 0}") if torch.cuda.is_available() else torch.device("cpu")
+    device = torch.device(device)
+    use_amp = (device.type == "cuda") if amp is None else (bool(amp) and device.type == "cuda")
+    seed = args["seed"]
+    utils.seed_everything(seed)
+    if train_loader.generator is not None:  # the data order, too, is a function of the seed alone
+        train_loader.generator.manual_seed(seed)
+    model.to(device)
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        train_loader = _distributed_loader(train_loader, world, rank, seed)
+        if test_loader is not None:
+            test_loader = _distributed_loader(test_loader, world, rank, seed)
+    opt = _optimizer(args["optimizer"], [p for p in model.parameters() if p.requires_grad], args["lr"],
+                     args["weight_decay"])
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args["epochs"]) if args["schedule"] == "cosine"
+             else None)
+    run = _Run(model=model, net=net, opt=opt, sched=sched, scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+               device=device, amp=use_amp, loss=args["loss"], label_smoothing=args["label_smoothing"], rank=rank,
+               world=world, args={**args, "amp": use_amp, "world_size": world,
+                                  "global_batch": (train_loader.batch_size or 0) * world})
+    return run, train_loader, test_loader
 
 
 def _optimizer(name: str, params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:

@@ -83,6 +83,7 @@ def register(exp: Experiment) -> Experiment:
 def _load_chapters() -> None:
     from . import foundations, psn  # noqa: F401  (each module registers its experiments)
     from . import paralif  # noqa: F401
+    from . import spikformer  # noqa: F401
 
 
 def names() -> list[str]:
@@ -200,6 +201,7 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         warnings.warn(f"scale {scale_name!r} is meant for CUDA, but there is no CUDA device: {name} runs on the "
                       "CPU and its record is marked device_matches_scale=false (not a result of that scale)",
                       UserWarning, stacklevel=2)
+    env = environment()  # before the run: the allocator mode is set then (fit would set it anyway)
     t0 = time.perf_counter()
     with data.downloads(download):
         out = exp.run(scale_name, seed=seed, progress=progress)
@@ -215,7 +217,7 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         "seeds": out.get("seeds", [seed]),
         "device": _device(),
         "device_matches_scale": matches,
-        "environment": environment(),
+        "environment": env,
         "versions": versions(),
         "config": out["config"],
         "metrics": out["metrics"],
