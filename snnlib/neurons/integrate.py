@@ -45,7 +45,6 @@ Defined in chapter 01 (PSN), "Removing the reset"; ``alpha`` in chapter 03 (Para
 from __future__ import annotations
 
 import contextlib
-import math
 from typing import Optional, Union
 
 import torch
