@@ -265,3 +265,18 @@ def test_errors_name_the_argument_and_the_value():
             IPSU(bad)
     with pytest.raises(ValueError, match="spiking=False"):
         PSU(surrogate_function=sj_surrogate.ATan(spiking=False))
+
+
+def test_bench_psu_prints_the_ratios_the_chapter_reads():
+    """Structure only (speed claims are ratios printed by the bench, never timed tests)."""
+    import io
+
+    from snnlib import bench
+
+    out = io.StringIO()
+    rows = bench.psu([3, 5], reps=1, min_rep_s=0.0, out=out)
+    text = out.getvalue()
+    assert [r["T"] for r in rows] == [3, 5] and "snnlib.bench psu" in text
+    for col in (*bench.PSU_COLS, *bench.PSU_RATIOS):
+        assert col in text and all(r[col] > 0 for r in rows), col
+    assert rows[0]["dense/PSU"] == pytest.approx(rows[0]["PSU dense"] / rows[0]["PSU"])

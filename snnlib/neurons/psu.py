@@ -45,7 +45,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
-from .integrate import leaky_integrate
+from .integrate import _scan1, auto_method, leaky_integrate
 from .surrogate import LearnableATan, check_surrogate, check_time_first, spike
 
 __all__ = ["PSU", "IPSU", "RPSU", "PSU_METHODS", "psu_matrices", "apply_a", "apply_b"]
@@ -148,6 +148,53 @@ def apply_b(y_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torc
     return y_seq - _leak(y_seq, tau)
 
 
+_LOW = (torch.float16, torch.bfloat16)
+
+
+class _PSUCharge(torch.autograd.Function):
+    r"""PSU's charge by two forward scans, fused, and its gradient by two reverse scans.
+
+    With :math:`a = LX/\tau`, :math:`s = \sigma(a)`, :math:`V = a + \theta (s - L s)`:
+
+    .. math::
+        \bar s = \theta (\bar V - L^\top \bar V), \qquad
+        \bar a = \bar V + s (1 - s) \bar s, \qquad \bar X = L^\top \bar a / \tau,
+
+    where :math:`L^\top` is the same leaky integration run backwards in time.  Only :math:`s` is
+    saved.  Half-precision input is computed in float32 (the result is float32).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, tau: float, theta: float) -> torch.Tensor:
+        work = torch.float32 if x.dtype in _LOW else x.dtype
+        x = x.to(work).contiguous()
+        d = 1.0 / tau
+        m = auto_method(x.shape[0], x.device, work)
+        in_place = m in ("serial", "scan")
+        a = _scan1(x, d, False, False, m).div_(tau)                 # A X = L X / tau
+        s = torch.sigmoid(a)
+        w = _scan1(s, d, False, False, m)                           # L s
+        v = torch.add(a, s, alpha=theta).sub_(w, alpha=theta)        # a + theta (s - L s)
+        del w
+        ctx.save_for_backward(s)
+        ctx.cfg = (tau, theta, m, in_place, x.dtype)
+        return v
+
+    @staticmethod
+    def backward(ctx, gv: torch.Tensor):
+        (s,) = ctx.saved_tensors
+        tau, theta, m, in_place, work = ctx.cfg
+        gv = gv.to(work).contiguous()
+        d = 1.0 / tau
+        r = _scan1(gv, d, False, True, m)                           # L^T gV
+        torch.sub(gv, r, out=r)                                     # s-bar / theta = gV - L^T gV
+        ga = torch.addcmul(s, s, s, value=-1.0)                     # sigma' = s (1 - s)
+        torch.addcmul(gv, ga, r, value=theta, out=ga)               # a-bar = gV + sigma' s-bar
+        del r
+        gx = _scan1(ga, d, False, True, m, out=ga if in_place else None).div_(tau)
+        return gx, None, None
+
+
 def _default_surrogate(surrogate_function: Optional[Surrogate]) -> Surrogate:
     sf = LearnableATan(alpha=2.0) if surrogate_function is None else surrogate_function
     check_surrogate(sf)
@@ -209,9 +256,8 @@ class PSU(_PSUBase):
             A, B = psu_matrices(x_seq.shape[0], self.tau, x_seq.dtype, x_seq.device)
             a = _dense_mm(A, x_seq)
             return a + self.v_threshold * _dense_mm(B, torch.sigmoid(a))
-        a = _leak(x_seq, self.tau) / self.tau                      # A X
-        s = torch.sigmoid(a)
-        return a + self.v_threshold * (s - _leak(s, self.tau))     # + theta B sigma(A X)
+        # A X = L X / tau, then + theta B sigma(A X) = theta (s - L s): four scans in all, fused
+        return _PSUCharge.apply(x_seq, self.tau, self.v_threshold)
 
 
 class _LearnedT(_PSUBase):

@@ -214,20 +214,22 @@ class _LearnableATanSpike(torch.autograd.Function):
     def forward(ctx, h: torch.Tensor, alpha: torch.Tensor, threshold: float) -> torch.Tensor:
         ctx.save_for_backward(h, alpha)
         ctx.threshold = threshold
-        return torch.ge(h, threshold).to(h.dtype)
+        out = torch.empty_like(h, memory_format=torch.contiguous_format)
+        return torch.ge(h, threshold, out=out)
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         h, alpha = ctx.saved_tensors
         x = torch.sub(h, ctx.threshold)
-        a = alpha.detach().to(x.dtype)
-        shared = torch.mul(x, a * (math.pi / 2)).square_().add_(1)  # 1 + (pi/2 alpha x)^2
-        shared = torch.div(grad_output, shared)
-        gx = shared * (a / 2) if ctx.needs_input_grad[0] else None
+        a = float(alpha.detach())
+        q = torch.mul(x, a * math.pi / 2).square_().add_(1)          # 1 + (pi/2 alpha x)^2
+        torch.div(grad_output, q, out=q)                             # g / (1 + ...)
         ga = None
-        if ctx.needs_input_grad[1]:
-            acc = torch.promote_types(x.dtype, torch.float32)  # half inputs: sum in float32
-            ga = torch.sum(x.mul_(shared), dtype=acc).div(2).to(alpha.dtype).reshape(alpha.shape)
+        if ctx.needs_input_grad[1]:  # sum of x/2 g / (1 + ...), accumulated in at least float32
+            acc = torch.promote_types(x.dtype, torch.float32)
+            ga = torch.sum(x.mul_(q), dtype=acc).div(2).to(alpha.dtype).reshape(alpha.shape)
+        del x
+        gx = q.mul_(a / 2) if ctx.needs_input_grad[0] else None
         return gx, ga, None
 
 
