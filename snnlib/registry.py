@@ -14,8 +14,6 @@ once.  Accuracies are in percent.  A new number is one keyword call::
          dataset="SHD", setting="T = 15, threshold 0.3", source="secondary", status="secondary")
 
 Papers are cited author-year (:attr:`Paper.citation`, "Fang et al., 2023a"), as in the bibliography.
-
-Defined in chapter 01 (PSN), "Reproduction: the neuron comparison".
 """
 from __future__ import annotations
 
@@ -245,7 +243,10 @@ for _n in _entries:
 
 
 def get(key: str) -> PaperNumber:
-    """The registry entry ``key``; an unknown key raises, naming keys that start alike."""
+    """The registry entry ``key``; an unknown key raises, naming keys that start alike.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
+    """
     if key not in REGISTRY:
         prefix = key.split("/")[0]
         near = [k for k in REGISTRY if k.startswith(prefix)] or list(REGISTRY)

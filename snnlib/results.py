@@ -10,7 +10,7 @@ names the dataset and the scale it was measured at and how it relates to the pap
 * ``full``: the paper's setting.
 
 Numbers that are not verified carry their status ("secondary", "unverified").  A record of the ``gpu``
-(or ``full``) settings that ran on a CPU is never shown as a ``gpu`` result (:func:`device_matches_scale`).
+settings that ran on a CPU is never shown as a ``gpu`` result (:func:`device_matches_scale`).
 
 **One experiment, one number.**  The book's scoreboard is built from the records of the same execution
 that built the chapters (the chapters run their experiments with ``$SNNLIB_RESULTS`` pointing at a build
@@ -21,14 +21,14 @@ The functions a chapter calls:
 
 * ``record_table(rec, columns=("what", "measured", "per_seed", "paper"), headers=None) -> Table``:
   a record's rows as a table: mean ± std, the value of each seed, the paper's number from the registry
-  and (in a note, or a ``"source"`` column) its source; ``headers={"what": "neuron"}`` renames a column.  ``Table`` displays as an HTML ``<table>`` in Jupyter, Colab and the book
-  (``_repr_html_``), as Markdown (``_repr_markdown_``) and as aligned text (``str``).
+  and (in a note, or a ``"source"`` column) its source; ``headers={"what": "neuron"}`` renames a column.
+  ``Table`` displays as an HTML ``<table>`` in Jupyter, Colab and the book (``_repr_html_``), as
+  Markdown (``_repr_markdown_``) and as aligned text (``str``).
 * ``format_measured(row) -> str``: a row's measured value as every table prints it (``92.78 ± 1.00%``).
 
+A chapter that shows a committed ``gpu``/``full`` run reads ``load_results(committed_dir())``.
 The book's build calls :func:`book_records`, :func:`scoreboard_figures` and :func:`scoreboard_markdown`;
 ``python -m snnlib results`` calls :func:`load_results` and :func:`table`.
-
-Defined in chapter 01 (PSN), "Reproduction: the neuron comparison".
 """
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ from .config import SCALES
 from .experiments import CHAPTERS as CHAPTER_ORDER
 
 __all__ = ["Table", "record_table", "format_measured", "device_matches_scale", "load_results", "book_records",
+           "committed_dir",
            "comparison_rows", "table", "scoreboard_figures", "scoreboard_markdown", "COLUMNS"]
 
 #: the columns :func:`record_table` can show, with their default headers
@@ -70,6 +71,8 @@ class Table:
 
     ``header`` names the columns, ``rows`` holds strings; ``numeric`` lists the indices of right-aligned
     columns; ``caption`` is shown above, ``notes`` below.
+
+    Defined in chapter 00 (Foundations), section "Experiment: the serial cost grows with $T$".
     """
 
     header: list[str]
@@ -166,6 +169,8 @@ def record_table(rec: Mapping[str, Any], columns: Sequence[str] = ("what", "meas
     ``columns`` is a sequence of names of :data:`COLUMNS`; ``headers`` overrides their headers
     (``{"what": "neuron"}``).  The caption names the dataset, the scale, the kind of comparison and the
     seeds; at ``ci`` scale a note says that the paper's numbers are on another dataset.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
@@ -246,6 +251,8 @@ def load_results(folder: Optional[os.PathLike | str] = None) -> list[dict[str, A
 
     A file that is not a record (no ``name``/``scale``/``rows``/``dataset``) raises, naming the file.
     A missing folder holds no records.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
     if folder is None:
         from .experiments import results_dir
@@ -276,6 +283,11 @@ def _book_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 COMMITTED_SCALES = ("gpu", "full")
 
 
+def committed_dir() -> Path:
+    """The repository's ``results/``: the committed ``gpu``/``full`` records (whatever ``$SNNLIB_RESULTS`` says)."""
+    return Path(__file__).resolve().parents[1] / "results"
+
+
 def book_records(executed: Optional[os.PathLike | str], committed: Optional[os.PathLike | str] = None
                  ) -> list[dict[str, Any]]:
     """The records the book shows: every record of this build's execution (``executed``, the folder the
@@ -286,13 +298,13 @@ def book_records(executed: Optional[os.PathLike | str], committed: Optional[os.P
     scoreboard shows the numbers printed on the chapter pages.  Each record gets ``_origin``
     (``"this build"`` or ``"committed"``).
     """
-    if committed is None:
-        committed = Path(__file__).resolve().parents[1] / "results"
+    committed = committed_dir() if committed is None else committed
     ran = load_results(executed) if executed is not None else []
     for rec in ran:
         rec["_origin"] = "this build"
     made = {(r["name"], r["scale"]) for r in ran}
-    kept = [r for r in load_results(committed) if r["scale"] in COMMITTED_SCALES and (r["name"], r["scale"]) not in made]
+    kept = [r for r in load_results(committed)
+            if r["scale"] in COMMITTED_SCALES and (r["name"], r["scale"]) not in made]
     for rec in kept:
         rec["_origin"] = "committed"
     return _book_order(ran + kept)
@@ -362,7 +374,8 @@ def table(results: Optional[list[dict[str, Any]]] = None, *, include_registry: b
         lines.append(str(Table(header=[h for _, h in cols], rows=[[r[k] for k, _ in cols] for r in rows])))
         lines.append("")
         for c in _claims(results):
-            lines.append(f"[{c['experiment']} @ {c['scale']}, {c['dataset']}] claim {c['verdict'].upper()}: {c['claim']}")
+            lines.append(f"[{c['experiment']} @ {c['scale']}, {c['dataset']}] claim {c['verdict'].upper()}: "
+                         f"{c['claim']}")
             lines.append(f"    measured: {c['measured']}")
         lines.append("")
         lines.append("ci rows check a claim on offline data; their paper column is the paper's number on the "
@@ -398,14 +411,17 @@ def _figure_name(rec: Mapping[str, Any]) -> str:
     return f"{rec['name']}-{rec['scale']}.png"
 
 
+_MEASURED, _PAPER = "#1f77b4", "#ff7f0e"
+
+
 def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str) -> dict[tuple[str, str], str]:
-    """One PNG per record that has paper numbers: measured against the paper, bar by bar, written to
+    """One PNG per record with paper numbers: measured against the paper, row by row, written to
     ``out_dir``; returns ``{(name, scale): file name}``.
 
     For ``gpu``/``full`` runs both bars share one axis (same dataset).  For ``ci`` runs the paper is on
     another dataset, so measured and paper get a panel each, side by side with the same rows: compare
-    the orderings, not the lengths.  Error bars are the standard deviation over seeds, dots each seed;
-    a paper range ("59.5-61.3") is drawn as a span.
+    the orderings, not the lengths.  Error bars are the standard deviation over seeds, black dots each
+    seed; a paper range ("59.5-61.3", for orders 5 to 32) is drawn as a pale span; every bar is labelled.
     """
     from matplotlib.figure import Figure  # no pyplot: nothing global, any backend
 
@@ -417,46 +433,60 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
         papers = [_paper(r) for r in rows]
         if not rows or not any(papers):
             continue
-        labels = [str(r["label"]) for r in rows]
         y = list(range(len(rows)))[::-1]
         same = rec["scale"] != "ci"
-        height = 0.9 + 0.32 * len(rows)
-        fig = Figure(figsize=(7.2, height), dpi=110, layout="constrained")
+        fig = Figure(figsize=(7.2, 0.7 + 0.27 * len(rows) * (1.6 if same else 1)), dpi=110, layout="constrained")
         axes = [fig.add_subplot(1, 1, 1)] if same else list(fig.subplots(1, 2, sharey=True))
         ax_m, ax_p = axes[0], axes[-1]
-        bar = 0.38 if same else 0.6
+        bar = 0.4 if same else 0.62
         off = bar / 2 if same else 0.0
-        ax_m.barh([v + off for v in y], [r["measured"] for r in rows], height=bar, color="#1f77b4",
-                  xerr=[r.get("std") or 0 for r in rows], error_kw={"capsize": 2, "lw": 0.8},
-                  label=f"measured, {rec['dataset']}")
+        paper_ds = ", ".join(sorted({n.dataset for n in papers if n}))
         for yy, r in zip(y, rows):
+            std = r.get("std") or 0.0
+            ax_m.barh(yy + off, r["measured"], height=bar, color=_MEASURED, xerr=std,
+                      error_kw={"capsize": 2, "lw": 0.8})
             if r.get("per_seed"):
-                ax_m.plot(r["per_seed"], [yy + off] * len(r["per_seed"]), "k.", ms=3)
+                ax_m.plot(r["per_seed"], [yy + off] * len(r["per_seed"]), "k.", ms=2.5)
+            top = max([r["measured"] + std, *(r.get("per_seed") or [])])
+            ax_m.text(top + 1, yy + off, f"{r['measured']:.1f}", va="center", fontsize=6.5)
         for yy, n in zip(y, papers):
             if n is None:
                 continue
+            hatch = None if n.status == "verified" else "//"
             span = _range(n.value_text) if n.value is None else None
             if n.value is not None:
-                ax_p.barh(yy - off, n.value, height=bar, color="#ff7f0e", hatch=None if n.status == "verified" else "//")
+                ax_p.barh(yy - off, n.value, height=bar, color=_PAPER, hatch=hatch)
+                ax_p.text(n.value + 1, yy - off, f"{n.value:g}", va="center", fontsize=6.5)
             elif span:
-                ax_p.barh(yy - off, span[1] - span[0], left=span[0], height=bar, color="#ff7f0e", alpha=0.5)
-        ax_p.barh([], [], color="#ff7f0e", label=f"paper, {', '.join(sorted({n.dataset for n in papers if n}))}")
-        ax_m.set_yticks(y, labels, fontsize=8)
+                ax_p.barh(yy - off, span[1] - span[0], left=span[0], height=bar, color=_PAPER, alpha=0.45, hatch=hatch)
+                ax_p.text(span[1] + 1, yy - off, f"{n.value_text} ({n.what.split(', ')[-1]})", va="center",
+                          fontsize=6.5)
+        ax_m.set_yticks(y, [str(r["label"]) for r in rows], fontsize=7.5)
         if same:
-            ax_m.set_xlabel("accuracy (%)", fontsize=8)
-            ax_m.legend(fontsize=7, loc="lower right")
+            from matplotlib.patches import Patch
+
+            ax_m.legend(handles=[Patch(color=_MEASURED, label=f"measured ({_scale_label(rec)})"),
+                                 Patch(color=_PAPER, label="paper")], fontsize=7, loc="lower right")
+            ax_m.set_title(f"{rec['dataset']}", fontsize=8)
         else:
-            ax_m.set_title(f"measured: {rec['dataset']} ({_scale_label(rec)})", fontsize=8)
-            paper_ds = ", ".join(sorted({n.dataset for n in papers if n}))
-            ax_p.set_title(f"paper: {paper_ds}", fontsize=8)
-            for a in axes:
-                a.set_xlabel("accuracy (%)", fontsize=8)
+            ax_m.set_title(f"measured: {rec['dataset']} ({_scale_label(rec)})", fontsize=8, color=_MEASURED)
+            ax_p.set_title(f"paper: {paper_ds}", fontsize=8, color=_PAPER)
         for a in axes:
+            a.set_xlabel("accuracy (%)", fontsize=7.5)
             a.tick_params(labelsize=7)
             a.grid(axis="x", alpha=0.3)
+            a.set_xlim(0, 118 if a is ax_p and not same and any(n and n.value is None for n in papers) else 108)
         fig.savefig(out_dir / _figure_name(rec))
         written[(rec["name"], rec["scale"])] = _figure_name(rec)
     return written
+
+
+def _paper_of(rec: Mapping[str, Any]) -> Optional[str]:
+    keys = [r.get("paper_key") for r in rec["rows"]] + list((rec.get("claim") or {}).get("paper_keys") or [])
+    for key in keys:
+        if key in registry.REGISTRY:
+            return registry.REGISTRY[key].paper
+    return None
 
 
 def scoreboard_markdown(folder: Optional[os.PathLike | str] = None, *, records: Optional[list[dict[str, Any]]] = None,
@@ -465,8 +495,8 @@ def scoreboard_markdown(folder: Optional[os.PathLike | str] = None, *, records: 
 
     ``records`` (default: every record in ``folder``, see :func:`load_results`; the book passes
     :func:`book_records`) are grouped by paper, then by experiment: the setting stated once, the claim and
-    its verdict, the figure from :func:`scoreboard_figures` (``figures``, file names under ``figure_dir``),
-    and a narrow table.  Then each paper's other headline numbers, grouped by dataset and source.  Records
+    its verdict, the figure from :func:`scoreboard_figures` (``figures``, file names under ``figure_dir``)
+    and a narrow table.  Then each paper's numbers from the registry, a short table per source.  Records
     of the ``gpu`` settings that ran on a CPU are listed as not shown, never as results.
     """
     records = load_results(folder) if records is None else records
@@ -476,9 +506,9 @@ def scoreboard_markdown(folder: Optional[os.PathLike | str] = None, *, records: 
     parts = [
         "# Reproduction scoreboard",
         "",
-        "Every number the book measured, beside the paper's. The `ci` rows are the runs of the chapters "
-        "of this very build (the numbers on the chapter pages); `gpu` and `full` rows come from the committed "
-        "`results/*.json` of `python -m snnlib reproduce NAME --scale gpu|full`. "
+        "Every number the book measured, beside the paper's. The `ci` runs are those of the chapters in this "
+        "very build, so each number here is the one printed on its chapter page; `gpu` and `full` runs come "
+        "from the committed `results/*.json` of `python -m snnlib reproduce NAME --scale gpu|full`. "
         "`python -m snnlib results` prints the same comparison.",
         "",
         "```{admonition} How to read it",
@@ -491,40 +521,35 @@ def scoreboard_markdown(folder: Optional[os.PathLike | str] = None, *, records: 
         "```",
         "",
     ]
-    by_paper: dict[str, list[dict[str, Any]]] = {}
-    book_checks: list[dict[str, Any]] = []
+    by_paper: dict[Optional[str], list[dict[str, Any]]] = {}
     for rec in shown:
-        keys = [r.get("paper_key") for r in rec["rows"] if _paper(r)] + list((rec.get("claim") or {}).get("paper_keys") or [])
-        pids = [registry.get(k).paper for k in keys if k in registry.REGISTRY]
-        if pids:
-            by_paper.setdefault(pids[0], []).append(rec)
-        else:
-            book_checks.append(rec)
-    if book_checks:
+        by_paper.setdefault(_paper_of(rec), []).append(rec)
+    if by_paper.get(None):
         parts += ["## The book's own checks", ""]
-        for rec in book_checks:
+        for rec in by_paper[None]:
             parts += _task(rec, figures, figure_dir)
     for pid, paper in registry.PAPERS.items():
         recs = by_paper.get(pid, [])
         nums = registry.by_paper(pid)
         if not recs and not nums:
             continue
-        parts += [f"## {paper.title} ({paper.citation})", "",
-                  f"{{cite:t}}`{paper.bibkey}`, {paper.venue}, {paper.ref}; code: `{paper.code}`; chapter {paper.chapter}.",
-                  ""]
+        code = (f"code: [{paper.code}](https://github.com/{paper.code})" if paper.code != "none released"
+                else "no code released")
+        parts += [f"## {paper.title}", "",
+                  f"{{cite:t}}`{paper.bibkey}`, {paper.venue}, {paper.ref}; {code}; chapter {paper.chapter}.", ""]
         for rec in recs:
             parts += _task(rec, figures, figure_dir)
         if nums:
-            parts += _headline_numbers(nums, records)
+            parts += _paper_numbers(nums, shown)
     if hidden:
         parts += ["## Not shown", ""]
-        parts += [f"* `{r.get('_file', r['name'])}`: {_mismatch(r)}" for r in hidden]
+        parts += [f"* `{r.get('_file', _figure_name(r).replace('.png', '.json'))}`: {_mismatch(r)}" for r in hidden]
         parts.append("")
     if shown:
         parts += ["## The runs", "",
                   _md_table(["Record", "Ran on", "Wall time", "snnlib"],
-                            [[f"`{r.get('_file') or _figure_name(r).replace('.png', '.json')}` ({r.get('_origin', 'file')})",
-                              str(r.get("device", "?")), f"{r.get('wall_s', '?')} s",
+                            [[f"`{r.get('_file') or _figure_name(r).replace('.png', '.json')}` "
+                              f"({r.get('_origin', 'file')})", str(r.get("device", "?")), f"{r.get('wall_s', '?')} s",
                               str((r.get("versions") or {}).get("git", (r.get("versions") or {}).get("snnlib", "?")))]
                              for r in shown]), ""]
     if not records:
@@ -532,62 +557,86 @@ def scoreboard_markdown(folder: Optional[os.PathLike | str] = None, *, records: 
     return "\n".join(parts).rstrip() + "\n"
 
 
+def _config_text(rec: Mapping[str, Any]) -> str:
+    cfg = {k: v for k, v in (rec.get("config") or {}).items() if k != "dataset" and not isinstance(v, dict)}
+    return ", ".join(f"{k}={v}" for k, v in cfg.items())
+
+
 def _task(rec: Mapping[str, Any], figures: Mapping[tuple[str, str], str], figure_dir: str) -> list[str]:
-    """One experiment: heading, the setting once, the claim's verdict, the figure and a narrow table."""
-    cfg = rec.get("config") or {}
+    """One experiment: heading, the setting once (ours and the paper's), the verdict, the figure, a narrow table."""
     seeds = rec.get("seeds") or [rec.get("seed", "?")]
-    setting = ", ".join(f"{k} {cfg[k]}" for k in ("T", "epochs", "k", "batch_size") if k in cfg)
     papers = [n for n in (_paper(r) for r in rec["rows"]) if n]
-    out = [f"### `{rec['name']}` at `{rec['scale']}`: {rec.get('title', '')}", ""]
-    line = (f"**Here:** {rec['dataset']}, {rec.get('comparison', rec['scale'])}; {setting}; "
-            f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}.")
-    out += [line.replace("; ;", ";"), ""]
-    if papers:
-        shared = {(n.dataset, n.setting, n.source, n.status) for n in papers}
-        if len(shared) == 1:
-            ds, st, src, status = shared.pop()
-            out += [f"**Paper:** {ds}; {st or 'setting not stated'}; {src} ({status}).", ""]
+    out = [f"### {rec.get('title') or rec['name']}", ""]
+    here = (f"**Here** (`{rec['name']}`, scale `{_scale_label(rec)}`, {rec.get('comparison', rec['scale'])}): "
+            f"{rec['dataset']}, seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}")
+    cfg = _config_text(rec)
+    out += [here + (f"; {cfg}." if cfg else "."), ""]
+    shared = {(n.dataset, n.setting, n.source, n.status) for n in papers}
+    if len(shared) == 1:
+        ds, setting, src, status = shared.pop()
+        out += [f"**Paper:** {ds}; {setting or 'setting not stated'}; {_provenance(src, status)}.", ""]
     claim = rec.get("claim")
     if claim:
         verdict = "holds" if claim["holds"] else "does not hold"
-        out += [f"**Claim:** {claim['text']}", "", f"**Verdict: {verdict}.** Measured: {claim['measured']}", ""]
+        out += [f"**Claim:** {claim['text']}", "", f"**Verdict: {verdict}.** {claim['measured']}.", ""]
     fig = figures.get((rec["name"], rec["scale"]))
     if fig:
         path = f"{figure_dir.rstrip('/')}/{fig}" if figure_dir else fig
         out += [f"![{rec['name']} at {rec['scale']}: measured against the paper]({path})", ""]
-    cols = ["what", "measured", "per_seed", "paper"] if papers else ["what", "measured", "per_seed"]
-    if not any(r.get("per_seed") for r in rec["rows"]):
-        cols.remove("per_seed")
+    cols = ["what", "measured"] + (["per_seed"] if any(r.get("per_seed") for r in rec["rows"]) else [])
+    cols += ["paper"] if papers else []
     t = record_table(rec, columns=cols)
-    out += [_md_table(t.header, t.rows, numeric=t.numeric), ""]
-    out += [f"{n}" for n in t.notes] + ([""] if t.notes else [])
-    return out
+    table_md = [_md_table(t.header, t.rows, numeric=t.numeric), ""]
+    if not fig:
+        return out + table_md
+    # the figure labels every bar; the exact numbers, with each seed's, are one click away
+    return out + [f"````{{admonition}} The numbers ({len(t.rows)} rows)", ":class: dropdown", "", *table_md, "````", ""]
 
 
-def _headline_numbers(nums: list[registry.PaperNumber], records: list[dict[str, Any]]) -> list[str]:
-    """The paper's numbers in groups that share dataset, metric and source: those stated once above a table
-    of what, value and (where it varies) setting, and at which scale the book ran it."""
+def _provenance(source: str, status: str) -> str:
+    return status if source == status else f"{source} ({status})"
+
+
+_LONG = 30  # a setting longer than this is stated once above its table, not in a column
+
+
+def _paper_numbers(nums: list[registry.PaperNumber], records: list[dict[str, Any]]) -> list[str]:
+    """A paper's numbers from the registry, in a dropdown: one short table per source (What, Value, Dataset,
+    and Run here when the book ran any of them); long settings stated once above the table."""
     scales_of: dict[str, list[str]] = {}
     for rec in records:
-        if not device_matches_scale(rec):
-            continue
         for r in rec["rows"]:
             key = r.get("paper_key")
             if key and rec["scale"] not in scales_of.setdefault(key, []):
                 scales_of[key].append(rec["scale"])
-    groups: dict[tuple[str, str, str, str], list[registry.PaperNumber]] = {}
+    any_run = any(scales_of.get(n.key) for n in nums)
+    groups: dict[tuple[str, str], list[registry.PaperNumber]] = {}
     for n in nums:
-        groups.setdefault((n.dataset, n.metric, n.source, n.status), []).append(n)
-    out = ["#### The paper's numbers", ""]
-    for (ds, metric, src, status), group in groups.items():
-        settings = {n.setting for n in group}
-        head = f"*{ds if ds != '-' else 'no dataset'}*, {metric}; {src} ({status})"
-        if len(settings) == 1 and next(iter(settings)):
-            head += f"; {next(iter(settings))}"
-        out += [head + ":", ""]
-        header = ["What", "Value"] + (["Setting"] if len(settings) > 1 else []) + ["Run here"]
-        rows = [[n.what, registry.format_value(n, mark=False)] + ([n.setting or "-"] if len(settings) > 1 else [])
-                + [", ".join(f"{s} (claim check)" if s == "ci" else s for s in scales_of.get(n.key, [])) or "-"]
-                for n in group]
-        out += [_md_table(header, rows, numeric=(1,)), ""]
-    return out
+        groups.setdefault((n.source, n.status), []).append(n)
+    body: list[str] = []
+    for (src, status), group in groups.items():
+        metrics = list(dict.fromkeys(n.metric for n in group))
+        long = list(dict.fromkeys(n.setting for n in group if len(n.setting) > _LONG))
+        marks = {s: "¹²³⁴⁵⁶⁷⁸⁹"[i] for i, s in enumerate(long)}
+        head = f"Source: {_provenance(src, status)}" + (f"; {metrics[0]}" if len(metrics) == 1 else "") + "."
+        body += [head, ""]
+        body += [f"{marks[s]} {s}" + ("  " if i < len(long) - 1 else "") for i, s in enumerate(long)]
+        body += [""] if long else []
+
+        def where(n: registry.PaperNumber) -> str:
+            text = n.dataset if n.dataset != "-" else ""
+            if n.setting in marks:
+                text += f" {marks[n.setting]}"
+            elif n.setting:
+                text += f", {n.setting}" if text else n.setting
+            if len(metrics) > 1:
+                text += f" ({n.metric})"
+            return text.strip() or "-"
+
+        header = ["What", "Value", "Dataset, setting"] + (["Run here"] if any_run else [])
+        rows = [[n.what, registry.format_value(n, mark=False), where(n)]
+                + ([", ".join(f"{s} (claim check)" if s == "ci" else s for s in scales_of.get(n.key, [])) or "-"]
+                   if any_run else []) for n in group]
+        body += [_md_table(header, rows, numeric=(1,)), ""]
+    return [f"````{{admonition}} The paper's numbers ({len(nums)}, from the registry)", ":class: dropdown", "", *body,
+            "````", ""]
