@@ -53,6 +53,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             scale = config.check_scale(args.scale)
         except ValueError as err:  # an unknown name, or a bad $SNNLIB_SCALE
             print(f"error: {err}", file=sys.stderr)
+            if config.ENV_VAR in str(err):
+                print(f"  (export {config.ENV_VAR}=ci, or pass --scale ci)", file=sys.stderr)
             return 2
         try:
             rec = experiments.reproduce(args.name, scale, seed=args.seed, progress=not args.quiet, out_dir=args.out,
