@@ -186,3 +186,16 @@ def test_spikformer_under_cpu_autocast(dtype, attention):
     assert torch.isfinite(out.float()).all()
     out.float().mean().backward()
     assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
+
+
+def test_digits_images_upsampled_for_the_image_chapters():
+    from snnlib.data import digits_images
+
+    tr8, te8 = digits_images()
+    tr, te = digits_images(size=32)
+    assert tr.x.shape[1:] == (1, 32, 32) and len(tr) == len(tr8) and torch.equal(tr.y, tr8.y)
+    assert 0.0 <= float(tr.x.min()) and float(tr.x.max()) <= 1.0
+    # bilinear upsampling by 4 keeps each 4 x 4 block's mean close to the pixel it came from
+    assert torch.allclose(torch.nn.functional.avg_pool2d(te.x, 4), te8.x, atol=0.12)
+    with pytest.raises(ValueError, match="size=4"):
+        digits_images(size=4)

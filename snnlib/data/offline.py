@@ -153,10 +153,25 @@ def digits(layout: str = "rows", *, test_fraction: float = 0.2, seed: int = 0,
     return _pair(x_tr, y_tr, x_te, y_te, layout="sequence", n_classes=10, name=f"digits-{layout}")
 
 
-def digits_images(*, test_fraction: float = 0.2, seed: int = 0) -> tuple[ArrayDataset, ArrayDataset]:
-    """scikit-learn's digits as tiny images ``[1, 8, 8]`` in [0, 1] (same split as :func:`digits`)."""
+def digits_images(size: int = 8, *, test_fraction: float = 0.2, seed: int = 0) -> tuple[ArrayDataset, ArrayDataset]:
+    """scikit-learn's digits as images ``[1, size, size]`` in [0, 1] (same split as :func:`digits`).
+
+    ``size=8`` is the original resolution; a larger ``size`` upsamples bilinearly (``align_corners=False``),
+    so that a vision model with a 16x-downsampling stem (Spikformer's SPS, for one) has tokens left:
+    ``size=32`` gives 8 x 8 patches of 4 x 4 pixels.  The image chapters (04 to 07) all use this.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size={size!r}; expected an integer >= 8 (the digits are 8 x 8 pixels)")
     x_tr, x_te, y_tr, y_te = _digits_split(test_fraction, seed)
-    return _pair(x_tr[:, None], y_tr, x_te[:, None], y_te, layout="image", n_classes=10, name="digits-images")
+    x_tr, x_te = x_tr[:, None], x_te[:, None]
+    if size != 8:
+        import torch.nn.functional as F
+
+        up = lambda a: F.interpolate(torch.from_numpy(a), size=(size, size), mode="bilinear",  # noqa: E731
+                                     align_corners=False).clamp_(0, 1).numpy()
+        x_tr, x_te = up(x_tr), up(x_te)
+    name = "digits-images" if size == 8 else f"digits-images-{size}"
+    return _pair(x_tr, y_tr, x_te, y_te, layout="image", n_classes=10, name=name)
 
 
 # ------------------------------------------------------------------------------------------------ Yin-Yang

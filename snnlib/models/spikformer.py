@@ -36,6 +36,7 @@ from typing import Literal, Optional
 import torch
 from torch import nn
 
+from ..energy import E_AC_PJ, E_MAC_PJ
 from ..neurons import LIF, Sigmoid
 
 __all__ = ["spikformer_lif", "spiking_attention", "attention_order", "attention_ops", "SSA", "SpikformerMLP",
@@ -44,8 +45,6 @@ __all__ = ["spikformer_lif", "spiking_attention", "attention_order", "attention_
 
 Order = Literal["auto", "qk_v", "q_kv"]
 ORDERS = ("auto", "qk_v", "q_kv")
-#: 45 nm energies per operation, the paper's convention (Horowitz 2014): a MAC and an accumulate
-E_MAC_PJ, E_AC_PJ = 4.6, 0.9
 #: the attention variants of the paper's ablation (its Table 5)
 ATTENTION_VARIANTS = ("A_I", "A_ReLU", "A_LeakyReLU", "A_softmax", "A_SSA")
 

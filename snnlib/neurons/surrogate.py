@@ -25,7 +25,7 @@ import torch
 
 __all__ = [
     "ATan", "atan_spike", "spike", "default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first",
-    "FastSigmoid", "fast_sigmoid_spike", "Sigmoid", "LearnableATan",
+    "FastSigmoid", "fast_sigmoid_spike", "LearnableATan", "Sigmoid",
 ]
 
 
@@ -65,6 +65,13 @@ def _is_atan(surrogate_function: Callable[[torch.Tensor], torch.Tensor]) -> bool
     return sj is not None and type(surrogate_function) is getattr(sj, "ATan", None)
 
 
+def _is_sigmoid(f) -> bool:
+    """snnlib's :class:`Sigmoid`, or spikingjelly's ``surrogate.Sigmoid`` in spiking mode (not imported here)."""
+    t = type(f)
+    return t.__name__ == "Sigmoid" and (t.__module__ == __name__ or (
+        t.__module__.startswith("spikingjelly.") and getattr(f, "spiking", False)))
+
+
 def surrogate_grad_(surrogate_function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """:func:`surrogate_grad` that may overwrite ``x`` (a temporary) with the result, to save memory."""
     if _is_atan(surrogate_function):
@@ -72,6 +79,10 @@ def surrogate_grad_(surrogate_function: Callable[[torch.Tensor], torch.Tensor], 
         x.mul_(math.pi * a)  # ax = pi a x;  a / (1 + ax * ax)
         x.mul_(x).add_(1)
         return torch.div(torch.tensor(a, dtype=x.dtype, device=x.device), x, out=x)
+    if _is_sigmoid(surrogate_function):
+        alpha = float(surrogate_function.alpha)  # spikingjelly's arithmetic: (1 - s) s alpha, s = sigmoid(alpha x)
+        s = x.mul_(alpha).sigmoid_()
+        return torch.rsub(s, 1).mul_(s).mul_(alpha)
     with torch.enable_grad():
         z = x.detach().requires_grad_(True)
         y = surrogate_function(z)
@@ -207,6 +218,7 @@ def spike(h: torch.Tensor, v_threshold: float, surrogate_function: Callable[[tor
         return _ATanSpike.apply(h, surrogate_function.alpha, float(v_threshold))
     return surrogate_function(h - v_threshold if v_threshold != 0.0 else h)
 
+
 class _LearnableATanSpike(torch.autograd.Function):
     """Heaviside forward (``h >= threshold``); ATan surrogate backward for ``h`` and for ``alpha``."""
 
@@ -263,45 +275,6 @@ class LearnableATan(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={float(self.alpha.detach()):g} (learnable), spiking=True"
-
-
-class _SigmoidSpike(torch.autograd.Function):
-    """Heaviside forward (``x >= 0``), sigmoid surrogate backward ``alpha s (1 - s)``, ``s = sigmoid(alpha x)``."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x >= 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx, grad_output: torch.Tensor):
-        (x,) = ctx.saved_tensors
-        s = torch.sigmoid(x * ctx.alpha)
-        return grad_output * (1 - s) * s * ctx.alpha, None
-
-
-class Sigmoid(torch.nn.Module):
-    r"""The sigmoid surrogate spike: forward :math:`\Theta(x) = 1[x \ge 0]`, backward
-    :math:`\sigma'(x) = \alpha\, s(\alpha x)(1 - s(\alpha x))` with :math:`s` the logistic function.
-
-    A drop-in for spikingjelly's ``surrogate.Sigmoid(alpha)`` in spiking mode (its default, alpha = 4, is
-    the surrogate of spikingjelly's ``LIFNode`` and of Spikformer).  No parameters.
-    """
-
-    spiking = True
-
-    def __init__(self, alpha: float = 4.0):
-        super().__init__()
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
-            raise ValueError(f"alpha={alpha!r} must be a positive real number")
-        self.alpha = float(alpha)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _SigmoidSpike.apply(x, self.alpha)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, spiking=True"
 
 
 class _SigmoidSpike(torch.autograd.Function):
