@@ -169,3 +169,11 @@ def test_scoreboard_from_a_real_run_shows_its_numbers(monkeypatch, tmp_path):
     for row in rec["rows"]:
         assert f"| {row['label']} | {results.format_measured(row)} |" in md
     assert rec["claim"]["measured"] in md
+
+
+def test_the_site_build_names_a_missing_results_folder(tmp_path):
+    with pytest.raises(SystemExit, match=r"--results=.*missing is not a folder.*SNNLIB_RESULTS="):
+        build_site.write_scoreboard(tmp_path / "stage", tmp_path / "missing", tmp_path)
+    args = build_site.parser().parse_args(["--executed", "e", "--stage", "s", "--out", "_build",
+                                           "--results", "_build/results"])
+    assert args.results == Path("_build/results")

@@ -80,7 +80,7 @@ def build(stage_dir: Path, out: Path) -> None:
         sys.exit(f"book build failed (exit {proc.returncode}); warnings count as errors")
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--executed", type=Path, required=True)
     ap.add_argument("--stage", type=Path, required=True)
@@ -88,7 +88,11 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=None,
                     help="the records that this build's chapter execution wrote (its $SNNLIB_RESULTS, e.g. "
                          "_build/results); the scoreboard shows them and the committed gpu/full records")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = parser().parse_args()
     if args.out.name != "_build":
         sys.exit(f"--out={args.out} must be a folder named _build (jupyter-book writes <parent>/_build/html)")
     stage(args.executed, args.stage, args.results)
