@@ -431,7 +431,9 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
     for rec in records:
         rows = [r for r in rec["rows"] if r.get("measured") is not None and r.get("unit") == "%"]
         papers = [_paper(r) for r in rows]
-        if not rows or not any(papers):
+        papers = [n if n is not None and n.unit == "%" and (n.value is not None or _range(n.value_text)) else None
+                  for n in papers]
+        if not rows or not any(papers):  # nothing to draw against: the table says it all
             continue
         y = list(range(len(rows)))[::-1]
         same = rec["scale"] != "ci"
@@ -448,7 +450,7 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
             if r.get("per_seed"):
                 ax_m.plot(r["per_seed"], [yy + off] * len(r["per_seed"]), "k.", ms=2.5)
             top = max([r["measured"] + std, *(r.get("per_seed") or [])])
-            ax_m.text(top + 1, yy + off, f"{r['measured']:.1f}", va="center", fontsize=6.5)
+            ax_m.text(top + 1, yy + off, _number(r["measured"], "%"), va="center", fontsize=6.5)
         for yy, n in zip(y, papers):
             if n is None:
                 continue
@@ -456,7 +458,7 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
             span = _range(n.value_text) if n.value is None else None
             if n.value is not None:
                 ax_p.barh(yy - off, n.value, height=bar, color=_PAPER, hatch=hatch)
-                ax_p.text(n.value + 1, yy - off, f"{n.value:g}", va="center", fontsize=6.5)
+                ax_p.text(n.value + 1, yy - off, n.value_text or f"{n.value:g}", va="center", fontsize=6.5)
             elif span:
                 ax_p.barh(yy - off, span[1] - span[0], left=span[0], height=bar, color=_PAPER, alpha=0.45, hatch=hatch)
                 ax_p.text(span[1] + 1, yy - off, f"{n.value_text} ({n.what.split(', ')[-1]})", va="center",
@@ -465,9 +467,9 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
         if same:
             from matplotlib.patches import Patch
 
-            ax_m.legend(handles=[Patch(color=_MEASURED, label=f"measured ({_scale_label(rec)})"),
-                                 Patch(color=_PAPER, label="paper")], fontsize=7, loc="lower right")
-            ax_m.set_title(f"{rec['dataset']}", fontsize=8)
+            ax_m.legend(handles=[Patch(color=_MEASURED, label=f"measured: {rec['dataset']} ({_scale_label(rec)})"),
+                                 Patch(color=_PAPER, label=f"paper: {paper_ds}")], fontsize=7, ncol=2,
+                        loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         else:
             ax_m.set_title(f"measured: {rec['dataset']} ({_scale_label(rec)})", fontsize=8, color=_MEASURED)
             ax_p.set_title(f"paper: {paper_ds}", fontsize=8, color=_PAPER)

@@ -132,7 +132,11 @@ def test_a_gpu_record_that_ran_on_a_cpu_is_never_shown_as_a_gpu_result(tmp_path)
 
 def test_scoreboard_is_narrow_states_the_setting_once_and_draws_paper_against_measured(tmp_path):
     recs = [_record(), _record("gpu", "scifar10", psn=80.0, device="cuda (Tesla T4)")]
-    figures = results.scoreboard_figures(recs, tmp_path)
+    nothing_to_draw = _record("gpu", "shd", device="cuda (Tesla T4)")
+    nothing_to_draw["name"] = "speed"
+    for row in nothing_to_draw["rows"]:
+        row["paper_key"] = "paralif/speedup"  # not a percentage: no bar against a measured accuracy
+    figures = results.scoreboard_figures(recs + [nothing_to_draw], tmp_path)
     assert set(figures) == {("psn-neurons", "ci"), ("psn-neurons", "gpu")}
     import matplotlib.image
 
