@@ -542,6 +542,53 @@ def paralif(Ts: Sequence[int], reps: int = 7, batch: int = BATCH, features: int 
     return rows
 
 
+def attention(Ns: Sequence[int] = (16, 64, 256, 1024), dims: Sequence[int] = (64, 384), T: int = 4,
+              batch: int = 8, heads: int = 8, reps: int = 7, cap_s: float = 10.0, min_rep_s: float = 0.05,
+              out: TextIO = sys.stdout) -> list[dict[str, Any]]:
+    """``python -m snnlib.bench attention``: the two association orders of SSA's :math:`Q K^T V` (chapter 04).
+
+    For each token count N and model dimension d, binary Q, K, V of shape ``[T, batch, heads, N, d/heads]``
+    (spike rate 0.25), forward + backward of :func:`snnlib.models.spikformer.spiking_attention` with
+    ``order="qk_v"``, ``"q_kv"`` and ``"auto"``.  Ratios: auto over the faster order (at most 1.1 is the
+    chapter's bar), and ``(QK)V`` over ``Q(KV)`` (the crossover is where it passes 1).  Returns the rows.
+    """
+    from .models.spikformer import attention_order, spiking_attention
+    from .utils import steady_allocator
+
+    alloc = steady_allocator()
+    print(f"snnlib.bench attention | torch {torch.__version__} | {torch.get_num_threads()} threads | "
+          f"[T={T}, N={batch}, heads={heads}, L, d/heads] float32, spike rate 0.25 | forward + backward | "
+          f"min of {reps} interleaved reps | malloc {alloc} | {_load()}", file=out)
+    head = f"{'L':>5} {'d':>4} | {'(QK)V ms':>9} {'Q(KV) ms':>9} {'auto ms':>9} | {'auto picks':>10} " \
+           f"{'auto/best':>9} {'(QK)V/Q(KV)':>11}"
+    print(head, file=out)
+    print("-" * len(head), file=out)
+    rows: list[dict[str, Any]] = []
+    g = torch.Generator().manual_seed(0)
+    for d in dims:
+        for L in Ns:
+            qkv = [(torch.rand(T, batch, heads, L, d // heads, generator=g) < 0.25).float().requires_grad_(True)
+                   for _ in range(3)]
+            cot = torch.randn(T, batch, heads, L, d // heads, generator=g)
+
+            def run(order: str) -> Callable[[], None]:
+                def step() -> None:
+                    for t in qkv:
+                        t.grad = None
+                    spiking_attention(*qkv, order=order).backward(cot)
+                return step
+
+            res = _time_entries({o: run(o) for o in ("qk_v", "q_kv", "auto")}, reps, cap_s, min_rep_s=min_rep_s)
+            t = {k: v[0] for k, v in res.items()}
+            row = {"L": L, "d": d, **t, "picks": attention_order(L, d // heads),
+                   "auto/best": t["auto"] / min(t["qk_v"], t["q_kv"]), "qk_v/q_kv": t["qk_v"] / t["q_kv"]}
+            print(f"{L:>5} {d:>4} | {t['qk_v'] * 1e3:>9.3f} {t['q_kv'] * 1e3:>9.3f} {t['auto'] * 1e3:>9.3f} | "
+                  f"{row['picks']:>10} {row['auto/best']:>9.2f} {row['qk_v/q_kv']:>11.2f}", file=out, flush=True)
+            rows.append(row)
+    print(f"auto/best at most {max(r['auto/best'] for r in rows):.2f} | {_load()}", file=out)
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snnlib.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -572,7 +619,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     r.add_argument("--shape", type=int, nargs=2, default=[BATCH, FEATURES], metavar=("BATCH", "FEATURES"),
                    help="batch and features of the input [T, BATCH, FEATURES] (the paper's script: 1 128)")
     r.add_argument("--forward-only", action="store_true", help="time the forward pass alone, under no_grad")
+    a = sub.add_parser("attention", help="Spikformer's attention (chapter 04): (QK)V against Q(KV) and auto")
+    a.add_argument("--N", type=int, nargs="+", default=[16, 64, 256, 1024], help="token counts")
+    a.add_argument("--d", type=int, nargs="+", default=[64, 384], help="model dimensions (8 heads)")
+    a.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
     args = parser.parse_args(argv)
+    if args.what == "attention":
+        if args.reps < 5 or any(n < 1 for n in args.N) or any(d < 8 or d % 8 for d in args.d):
+            parser.error(f"--reps {args.reps} --N {args.N} --d {args.d}: expected reps >= 5, N >= 1 and d a "
+                         "multiple of the 8 heads")
+        attention(args.N, args.d, reps=args.reps)
+        return 0
     if args.what == "paralif":
         if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1:
             parser.error(f"--reps {args.reps} --T {args.T} --shape {args.shape}: expected every value >= 1")
