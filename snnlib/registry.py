@@ -108,6 +108,8 @@ class PaperNumber:
 def format_value(n: PaperNumber, *, mark: bool = True) -> str:
     """The number as printed: ``88.45%``, ``up to 200x``; marked ``(secondary)`` / ``(unverified)``."""
     text = n.value_text or (f"{n.value:g}" if n.value is not None else "")
+    if n.value is None and not any(c.isdigit() for c in text):  # no number ("not transcribed"): no unit either
+        return text + (f" ({n.status})" if mark and n.status != "verified" else "")
     text = f"{text}%" if n.unit == "%" else (f"{text}x" if n.unit == "x" else f"{text} {n.unit}")
     if mark and n.status != "verified":
         text += f" ({n.status})"

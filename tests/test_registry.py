@@ -77,3 +77,12 @@ def test_papers_cite_author_year_as_the_bibliography():
         assert p.year == entry["year"] + letter, (p.key, p.year, entry["year"] + letter)
         assert p.citation == f"{p.authors}, {p.year}"
     assert registry.PAPERS["psn"].citation == "Fang et al., 2023a"
+
+
+def test_an_entry_without_a_number_prints_no_unit():
+    n = registry.PaperNumber(key="x", paper="paralif", what="w", value=None, value_text="not transcribed",
+                             unit="test accuracy", metric="test accuracy", dataset="SHD", setting="",
+                             source="the paper's tables, not read here", status="unverified")
+    assert registry.format_value(n) == "not transcribed (unverified)"
+    assert registry.format_value(n, mark=False) == "not transcribed"
+    assert registry.format_value(registry.get("syna/spikes_per_neuron/range")) == "0.36-1.04 spikes per neuron"
