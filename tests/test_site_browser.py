@@ -3,7 +3,11 @@
 Served on 127.0.0.1 with every other address blocked, each page must load without script errors; math
 must be typeset by the vendored MathJax; every plotly figure and every saved widget must be drawn;
 moving an explorer's plotly slider must change the plot; and no internal link may be broken.  A
-screenshot of each page is saved under ``_build/screenshots``.
+screenshot of each page is saved under ``_build/screenshots``, at 1280 and at 390 px.
+
+Layout checks at 1280 px (desktop) and 390 px (phone): every figure the executed chapter holds is drawn;
+no display equation, table cell or code cell is cut off; pages without figures load no plotly or widget
+JavaScript.  Page bytes and cold first paint are printed (run with ``-s`` to see them).
 
 Run by ``python3 dev.py test`` after the book is built (``SNNLIB_SITE`` points at the HTML).
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -25,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = Path(os.environ.get("SNNLIB_SITE", ROOT / "_build" / "html"))
-SHOTS = ROOT / "_build" / "screenshots"
+SHOTS = SITE.parent / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -92,9 +97,12 @@ def browser():
         b.close()
 
 
-def _open(browser, server, rel: str):
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+def _open(browser, server, rel: str, width: int = 1280):
     """Open a page with the network cut off; returns (page, external requests, script errors)."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx = browser.new_context(viewport={"width": width, "height": 900 if width > 600 else 844})
     external: list[str] = []
     errors: list[str] = []
 
@@ -115,11 +123,16 @@ def _open(browser, server, rel: str):
     return page, external, errors
 
 
-@pytest.mark.parametrize("page_path", _pages(), ids=lambda p: str(p.relative_to(SITE)) if SITE in p.parents else str(p))
-def test_page_renders_offline(browser, server, page_path):
+def _rel(p: Path) -> str:
+    return str(p.relative_to(SITE)) if SITE in p.parents else str(p)
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+@pytest.mark.parametrize("page_path", _pages(), ids=_rel)
+def test_page_renders_offline(browser, server, page_path, width):
     rel = page_path.relative_to(SITE).as_posix()
     html_text = page_path.read_text(encoding="utf-8")
-    page, external, errors = _open(browser, server, rel)
+    page, external, errors = _open(browser, server, rel, width)
     try:
         # math: typeset by the vendored MathJax, with no TeX errors
         if 'class="math' in html_text:
@@ -140,7 +153,8 @@ def test_page_renders_offline(browser, server, page_path):
                 f"document.querySelectorAll('.widget-subarea .jupyter-widgets').length >= {n_views}", timeout=20000)
             assert page.locator(".widget-subarea .widget-slider, .widget-subarea .widget-toggle-buttons").count() > 0
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / (rel.replace("/", "__").removesuffix(".html") + ".png")), full_page=True)
+        page.screenshot(path=str(SHOTS / (rel.replace("/", "__").removesuffix(".html") + f"-{width}.png")),
+                        full_page=True)
         assert not external, f"{rel}: requested addresses off this site at load time: {external[:5]}"
         assert not errors, f"{rel}: script errors: {errors[:5]}"
     finally:
@@ -216,3 +230,344 @@ def test_every_chapter_has_a_colab_button():
         m = re.search(r'href="(https://colab\.research\.google\.com/github/[^"]+)"', text)
         assert m, f"{p.name}: no Colab launch button"
         assert m.group(1).endswith(f"notebooks/{p.stem}.ipynb"), f"{p.name}: Colab button points at {m.group(1)}"
+
+
+# ---- layout at desktop and phone width ------------------------------------------------------------
+
+def _chapters() -> list[Path]:
+    return [p for p in _pages() if p.parent.name == "notebooks"]
+
+
+def _settle(page) -> None:
+    """Wait until math is typeset and every plotly figure drawn, so that layout is final."""
+    html_text = page.content()
+    if "mjx-container" in html_text or 'class="math' in html_text:
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        page.evaluate("MathJax.startup.promise")
+        page.evaluate("window.snnMathFit || null")
+    n_graphs = html_text.count('class="snn-plotly-graph"')
+    if n_graphs:
+        page.wait_for_function(
+            f"document.querySelectorAll('.snn-plotly-graph .main-svg').length >= {n_graphs}", timeout=20000)
+    page.evaluate("document.fonts.ready.then(() => true)")
+
+
+def _executed_notebook(chapter_html: Path) -> Path:
+    """The executed notebook the page was built from (SNNLIB_EXECUTED_DIR, or the copy the site serves)."""
+    name = chapter_html.stem + ".ipynb"
+    executed = os.environ.get("SNNLIB_EXECUTED_DIR")
+    if executed and (Path(executed) / name).exists():
+        return Path(executed) / name
+    return SITE / "_sources" / "notebooks" / name
+
+
+def _png_outputs(nb: Path) -> int:
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    return sum("image/png" in out.get("data", {}) for c in cells if c["cell_type"] == "code"
+               for out in c.get("outputs", []))
+
+
+# non-blank: decoded, and not one uniform colour (sampled on a canvas)
+NONBLANK_IMAGES = """() => Array.from(document.querySelectorAll('article img')).filter(img => {
+  if (!img.complete || img.naturalWidth === 0) return false;
+  const c = document.createElement('canvas'); const w = Math.min(img.naturalWidth, 400);
+  const h = Math.max(1, Math.round(img.naturalHeight * w / img.naturalWidth));
+  c.width = w; c.height = h; const g = c.getContext('2d'); g.drawImage(img, 0, 0, w, h);
+  const d = g.getImageData(0, 0, w, h).data;
+  for (let i = 4; i < d.length; i += 4) {
+    if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2] || d[i + 3] !== d[3]) return true;
+  }
+  return false;
+}).length"""
+
+
+def test_every_executed_figure_is_drawn(browser, server):
+    chapters = _chapters()
+    assert chapters, "no chapter pages in the site"
+    for page_path in chapters:
+        nb = _executed_notebook(page_path)
+        assert nb.exists(), f"no executed notebook for {page_path.name} at {nb}"
+        expected = _png_outputs(nb)
+        rel = page_path.relative_to(SITE).as_posix()
+        page, _, _ = _open(browser, server, rel)
+        try:
+            page.evaluate("Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
+            drawn = page.evaluate(NONBLANK_IMAGES)
+            print(f"[figures] {rel}: {drawn} non-blank <img> drawn, {expected} image/png outputs in {nb.name}")
+            assert drawn >= expected, f"{rel}: {drawn} non-blank images drawn, but {nb.name} holds {expected}"
+        finally:
+            page.context.close()
+
+
+# A display equation is cut off when its typeset math is wider than the box that shows it (MathJax's box
+# scrolls, but a reader sees only its left part), or when the box reaches past the content column or the
+# viewport.  Hidden boxes (the other form of a fitted equation) are skipped.
+OVERFLOWING_EQUATIONS = """() => {
+  const col = document.querySelector('article.bd-article') || document.querySelector('article') || document.body;
+  const right = Math.min(col.getBoundingClientRect().right, document.documentElement.clientWidth);
+  const bad = [];
+  const shown = Array.from(document.querySelectorAll('mjx-container[display="true"]')).filter(el => el.offsetParent !== null);
+  for (const el of shown) {
+    const r = el.getBoundingClientRect();
+    const wider = el.scrollWidth > el.clientWidth + 1;
+    if (wider || r.right > right + 1) {
+      bad.push({tex: (el.querySelector('mjx-assistive-mml') || el).textContent.slice(0, 60),
+                box: Math.round(r.width), content: el.scrollWidth});
+    }
+  }
+  return {n: shown.length, bad: bad};
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_no_display_equation_is_cut_off(browser, server, width):
+    pages = [p for p in _pages() if 'class="math' in p.read_text(encoding="utf-8")]
+    assert pages, "no page holds math"
+    problems = []
+    for page_path in pages:
+        rel = page_path.relative_to(SITE).as_posix()
+        page, _, _ = _open(browser, server, rel, width)
+        try:
+            _settle(page)
+            res = page.evaluate(OVERFLOWING_EQUATIONS)
+            print(f"[equations {width}px] {rel}: {len(res['bad'])} of {res['n']} display equations cut off")
+            problems += [f"{rel}: {b}" for b in res["bad"]]
+        finally:
+            page.context.close()
+    assert not problems, f"display equations cut off at {width} px:\n" + "\n".join(problems)
+
+
+# A table cell is hidden when it lies outside the viewport, or outside the visible box of the element
+# that clips it; with reachable=True a cell inside a horizontally scrolling container counts as shown.
+HIDDEN_CELLS = """(reachable) => {
+  const vw = document.documentElement.clientWidth;
+  const clipper = el => {
+    for (let a = el.parentElement; a && a !== document.body && a !== document.documentElement; a = a.parentElement) {
+      const ox = getComputedStyle(a).overflowX;
+      if (ox !== 'visible') return a;
+    }
+    return null;
+  };
+  const bad = [];
+  for (const cell of document.querySelectorAll('article table td, article table th')) {
+    const r = cell.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    const head = cell.closest('thead');                    // visually hidden (kept for screen readers)
+    if (head && head.getBoundingClientRect().width <= 1) continue;
+    const c = clipper(cell);
+    const ox = c ? getComputedStyle(c).overflowX : 'visible';
+    const box = c ? c.getBoundingClientRect() : {left: 0, right: vw};
+    const left = Math.max(box.left, 0), right = Math.min(box.right, vw);
+    const scrolls = c && (ox === 'auto' || ox === 'scroll') && box.left >= -1 && box.right <= vw + 1;
+    const inside = r.left >= left - 1 && r.right <= right + 1;
+    if (inside || (reachable && scrolls)) continue;
+    bad.push(cell.textContent.trim().slice(0, 40) + ` [${Math.round(r.left)}..${Math.round(r.right)} of ${Math.round(left)}..${Math.round(right)}]`);
+  }
+  return bad;
+}"""
+
+
+def _hidden_cells(browser, server, rel: str, width: int, reachable: bool) -> list[str]:
+    page, _, _ = _open(browser, server, rel, width)
+    try:
+        _settle(page)
+        return page.evaluate(HIDDEN_CELLS, reachable)
+    finally:
+        page.context.close()
+
+
+def test_tables_fit_at_desktop_width(browser, server):
+    """At 1280 px every cell of every table is on screen, with no scrolling."""
+    hidden = []
+    for page_path in _pages():
+        if "<table" not in page_path.read_text(encoding="utf-8"):
+            continue
+        rel = page_path.relative_to(SITE).as_posix()
+        hidden += [f"{rel}: {c}" for c in _hidden_cells(browser, server, rel, 1280, reachable=False)]
+    assert not hidden, "table cells off-screen at 1280 px:\n" + "\n".join(hidden[:30])
+
+
+def test_tables_reachable_at_phone_width(browser, server):
+    """At 390 px a table may scroll inside its own box, but no cell is off-screen for good."""
+    hidden = []
+    for page_path in _pages():
+        if "<table" not in page_path.read_text(encoding="utf-8"):
+            continue
+        rel = page_path.relative_to(SITE).as_posix()
+        hidden += [f"{rel}: {c}" for c in _hidden_cells(browser, server, rel, 390, reachable=True)]
+    assert not hidden, "table cells out of reach at 390 px:\n" + "\n".join(hidden[:30])
+
+
+# The 中文 terms may wrap only between words: at a space, a slash, or around full-width brackets.
+GLOSSARY_CHINESE_BREAKS = """() => {
+  const out = [];
+  for (const table of document.querySelectorAll('article table')) {
+    const heads = Array.from(table.querySelectorAll('thead th')).map(th => th.textContent.trim());
+    const col = heads.indexOf('中文');
+    if (col < 0) continue;
+    for (const tr of table.querySelectorAll('tbody tr')) {
+      const td = tr.children[col];
+      // each character's line, from its own client rect; a new line starts where the top jumps
+      const chars = [];
+      const walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+      for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+        for (let i = 0; i < n.length; i++) {
+          const range = document.createRange(); range.setStart(n, i); range.setEnd(n, i + 1);
+          const r = range.getClientRects()[0];
+          if (r && r.width > 0) chars.push([n.data[i], r.top, r.bottom]);
+        }
+      }
+      const bad = [];
+      for (let i = 1; i < chars.length; i++) {
+        if (chars[i][1] >= chars[i - 1][2] - 2) {          // chars[i] starts a new line
+          const before = chars[i - 1][0], after = chars[i][0];
+          if (!(/[\\s/）)、，,]/.test(before) || /[\\s（(/]/.test(after))) bad.push(before + '|' + after);
+        }
+      }
+      out.push([td.textContent.trim(), bad]);
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_glossary_chinese_terms_are_not_broken(browser, server, width):
+    path = SITE / "book" / "glossary.html"
+    assert path.exists(), "no glossary page"
+    page, _, _ = _open(browser, server, "book/glossary.html", width)
+    try:
+        _settle(page)
+        cells = page.evaluate(GLOSSARY_CHINESE_BREAKS)
+    finally:
+        page.context.close()
+    assert cells, "the glossary has no 中文 column"
+    broken = [f"{term} (at {', '.join(breaks)})" for term, breaks in cells if breaks]
+    assert not broken, f"中文 terms broken inside a word at {width} px: {broken}"
+
+
+def test_scoreboard_height_and_columns(browser, server):
+    path = SITE / "book" / "scoreboard.html"
+    if not path.exists():
+        pytest.skip("no scoreboard page in this build")
+    page, _, _ = _open(browser, server, "book/scoreboard.html", 1280)
+    try:
+        _settle(page)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        hidden = page.evaluate(HIDDEN_CELLS, False)
+    finally:
+        page.context.close()
+    print(f"[scoreboard] height at 1280 px: {height} px; {len(hidden)} table cells off-screen")
+    assert not hidden, "scoreboard cells off-screen at 1280 px:\n" + "\n".join(hidden[:30])
+
+
+OVERFLOWING_CODE = """() => Array.from(document.querySelectorAll('article .cell_input pre'))
+  .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => {
+    const lines = pre.textContent.split('\\n');
+    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+    return `${pre.scrollWidth - pre.clientWidth}px too wide, longest line (${longest.length} chars): ${longest.trim().slice(0, 70)}`;
+  })"""
+
+
+def test_code_cells_fit_the_column(browser, server):
+    """At 1280 px no code cell needs horizontal scrolling: chapter code fits the content column."""
+    offenders = []
+    for page_path in _chapters():
+        rel = page_path.relative_to(SITE).as_posix()
+        page, _, _ = _open(browser, server, rel, 1280)
+        try:
+            _settle(page)
+            bad = page.evaluate(OVERFLOWING_CODE)
+        finally:
+            page.context.close()
+        print(f"[code 1280px] {rel}: {len(bad)} code cells wider than the column")
+        for b in bad:
+            print(f"    {b}")
+        offenders += [f"{rel}: {b}" for b in bad]
+    assert not offenders, "code cells wider than the content column at 1280 px:\n" + "\n".join(offenders)
+
+
+HEAVY_JS = ("plotly.min.js", "widgets/embed.js")
+
+
+def _cold_load(browser, server, rel: str) -> dict:
+    """Load a page in a fresh context (cold cache): bytes transferred, first contentful paint, scripts."""
+    page, _, _ = _open(browser, server, rel, 1280)
+    try:
+        page.wait_for_load_state("networkidle")
+        return page.evaluate("""() => {
+          const nav = performance.getEntriesByType('navigation')[0];
+          const res = performance.getEntriesByType('resource');
+          const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+          return {bytes: nav.transferSize + res.reduce((a, r) => a + r.transferSize, 0),
+                  fcp: fcp ? fcp.startTime : null,
+                  scripts: res.filter(r => r.initiatorType === 'script' || r.name.endsWith('.js')).map(r => r.name)};
+        }""")
+    finally:
+        page.context.close()
+
+
+def test_page_weight(browser, server):
+    """Pages without a plotly figure or saved widget load neither library; every page's weight printed."""
+    loaded_heavy = []
+    for page_path in _pages():
+        rel = page_path.relative_to(SITE).as_posix()
+        text = page_path.read_text(encoding="utf-8")
+        m = _cold_load(browser, server, rel)
+        fcp = "n/a" if m["fcp"] is None else f"{m['fcp']:.0f} ms"
+        print(f"[weight] {rel}: {m['bytes'] / 1e6:.2f} MB transferred, first contentful paint {fcp}")
+        needs = 'class="snn-plotly-graph"' in text or "application/vnd.jupyter.widget-view+json" in text
+        heavy = [s for s in m["scripts"] if s.endswith(HEAVY_JS)]
+        if heavy and not needs:
+            loaded_heavy.append(f"{rel}: {heavy}")
+    assert not loaded_heavy, "pages with no figure or widget load plotly/widget JS:\n" + "\n".join(loaded_heavy)
+
+
+def test_heavy_scripts_are_deferred():
+    """Where plotly.js or the widget renderer is loaded, it does not block the first paint."""
+    blocking = []
+    for page_path in _pages():
+        for tag in re.findall(r"<script\b[^>]*>", page_path.read_text(encoding="utf-8")):
+            if any(h in tag for h in HEAVY_JS) and not re.search(r"\b(defer|async)\b", tag):
+                blocking.append(f"{_rel(page_path)}: {tag}")
+    assert not blocking, "render-blocking heavy scripts:\n" + "\n".join(blocking)
+
+
+def test_static_explorers_show_no_dead_widgets():
+    """On the static site an explorer is its plotly twin only: no saved ipywidgets view that cannot act."""
+    pages = [p for p in _pages() if 'class="snn-explorer"' in p.read_text(encoding="utf-8")]
+    assert pages, "no page carries an explorer"
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        assert "application/vnd.jupyter.widget-view+json" not in text and "snn-live-controls" not in text, \
+            f"{_rel(p)}: the static page shows the explorer's live ipywidgets controls, which do nothing there"
+
+
+CITATION_LABEL = re.compile(r"^[A-Z][^\s,]*(?: [^\s,]+)*(?: et al\.)?, (?:\d{4}[a-z]?|n\.d\.)$")
+
+
+def test_citations_are_author_year_everywhere():
+    """The bibliography's labels and the text's citations are one author–year style; same label, same work."""
+    bib = SITE / "book" / "bibliography.html"
+    assert bib.exists(), "no bibliography page"
+    labels = re.findall(r'<div class="citation" id="([^"]+)"[^>]*>\s*<span class="label"><span class="fn-bracket">\[</span>'
+                        r'(?:<a[^>]*>)?([^<]+)', bib.read_text(encoding="utf-8"))
+    assert labels, "no entries in the bibliography"
+    bad = [lab for _, lab in labels if not CITATION_LABEL.match(lab)]
+    assert not bad, f"bibliography labels that are not author–year: {bad}"
+    texts = [lab for _, lab in labels]
+    assert len(set(texts)) == len(texts), f"two works share a label: {sorted(t for t in texts if texts.count(t) > 1)}"
+    by_id = dict(labels)
+    for page_path in _pages():
+        html_text = page_path.read_text(encoding="utf-8")
+        for span in re.findall(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', html_text, flags=re.S):
+            for target, shown in re.findall(r'href="[^"]*bibliography\.html#([^"]+)"[^>]*>([^<]+)</a>', span):
+                label = by_id.get(target)
+                assert label is not None, f"{_rel(page_path)}: citation to #{target}, which is no bibliography entry"
+                year = label.rpartition(", ")[2]
+                plain = re.sub(r"<[^>]+>", "", span)
+                assert year in shown or shown == label, \
+                    f"{_rel(page_path)}: citation {plain!r} does not show its entry's label {label!r}"
+                assert label.rpartition(", ")[0] in plain, \
+                    f"{_rel(page_path)}: citation {plain!r} does not name the authors of {label!r}"
