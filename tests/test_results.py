@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -181,3 +182,47 @@ def test_the_site_build_names_a_missing_results_folder(tmp_path):
     args = build_site.parser().parse_args(["--executed", "e", "--stage", "s", "--out", "_build",
                                            "--results", "_build/results"])
     assert args.results == Path("_build/results")
+
+
+# --- the book's own execution (marked built: run by dev.py test after the chapters are executed) --------
+
+def _build_results() -> Path:
+    raw = os.environ.get("SNNLIB_RESULTS", "").strip()
+    return Path(raw) if raw else ROOT / "_build" / "results"
+
+
+def _outputs_text(nb_path: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            out.append(o.get("text", ""))
+            out += [v if isinstance(v, str) else "".join(v) for k, v in (o.get("data") or {}).items()
+                    if k.startswith("text/")]
+    return "\n".join(out)
+
+
+@pytest.mark.built
+def test_the_chapters_and_the_scoreboard_show_the_same_numbers():
+    executed = Path(os.environ.get("SNNLIB_EXECUTED_DIR", "").strip() or ROOT / "_build" / "executed")
+    if not executed.is_dir():
+        pytest.skip("no executed chapters (run: python3 dev.py execute)")
+    folder = _build_results()
+    recs = results.load_results(folder)
+    assert recs, (f"no records in {folder}: execute the chapters with SNNLIB_RESULTS={folder}, so that the "
+                  f"scoreboard is built from the same run as the chapters")
+    chapters = {p.stem.split("_", 1)[1]: p for p in executed.glob("[0-9][0-9]_*.ipynb")}
+    site = Path(os.environ.get("SNNLIB_SITE", ROOT / "_build" / "html")) / "book" / "scoreboard.html"
+    board = site.read_text(encoding="utf-8") if site.is_file() else None
+    missing = []
+    for rec in recs:
+        page = _outputs_text(chapters[rec["chapter"]]) if rec["chapter"] in chapters else ""
+        for row in rec["rows"]:
+            shown = results.format_measured(row)
+            if shown not in page:
+                missing.append(f"{rec['name']} {row['label']}: {shown} not printed by chapter {rec['chapter']}")
+            if board is not None and results.device_matches_scale(rec) and shown not in board:
+                missing.append(f"{rec['name']} {row['label']}: {shown} not on the scoreboard")
+    assert not missing, "\n".join(missing)
