@@ -30,6 +30,8 @@ class SpikingMLP(nn.Module):
     Two synaptic layers.  The readout sees the whole spike raster (``T * hidden`` inputs), so it knows
     at which step (which row) a neuron fired.  ``neuron`` makes the spiking layer from T (default: the
     library's LIF, tau = 2, hard reset); any neuron of :mod:`snnlib.neurons` fits.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
 
     def __init__(self, T: int, features: int, classes: int, hidden: int = 128,
@@ -48,6 +50,8 @@ def settings(scale: str) -> dict[str, Any]:
     """The MLP run at ``scale`` (the same offline data at every scale; larger runs train longer).
 
     ``seeds``: how many seeds (``seed``, ``seed + 1``, ...) :func:`run_mlp` trains.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
     return config.choose(
         ci={"dataset": "digits-rows", "hidden": 128, "epochs": 20, "batch_size": 32, "lr": 1e-2,

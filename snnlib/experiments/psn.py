@@ -16,7 +16,7 @@ pixel by pixel (T = 64, one pixel per step: a long dependency) with :class:`Sequ
 network of the same kind, masked and sliding PSN of order k = T as in the paper's comparison (k = T = 32
 there); that checks the claims' orderings, not the paper's numbers.
 
-Defined in chapter 01 (PSN), "Experiments".
+Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
 """
 from __future__ import annotations
 
