@@ -102,6 +102,15 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"timing_T": [16, 64, 256, 1024, 4096], "timing_batch": 128, "timing_features": 1024,
                  "timing_reps": 7, "timing_k": 32, "demo_T": 48},
     },
+    "psu": {
+        # speed: T values timed (the dense forms stop at dense_max_T), tensor size, repetitions; demo length
+        "ci": {"timing_T": [16, 64, 256, 1024], "timing_batch": 16, "timing_features": 256, "timing_reps": 2,
+               "dense_max_T": 1024, "demo_T": 48},
+        "gpu": {"timing_T": [16, 64, 256, 1024, 4096], "timing_batch": 32, "timing_features": 256,
+                "timing_reps": 5, "dense_max_T": 4096, "demo_T": 48},
+        "full": {"timing_T": [16, 64, 256, 1024, 4096], "timing_batch": 32, "timing_features": 256,
+                 "timing_reps": 7, "dense_max_T": 4096, "demo_T": 48},
+    },
     "paralif": {
         # aliasing curve (T values, float64); speed: T values, the paper's shape (1 x 128) and a training
         # shape (batch x features), repetitions; the firing-function gallery's length

@@ -49,6 +49,8 @@ NEURONS: dict[str, tuple[str, Callable[[int, int], nn.Module]]] = {
     "PSU": ("PSU", lambda T, F: neurons.PSU()),
     "IPSU": ("IPSU", lambda T, F: neurons.IPSU(T)),
     "RPSU": ("RPSU", lambda T, F: neurons.RPSU(T)),
+    "PSU dense": ("PSU", lambda T, F: neurons.PSU(method="dense")),
+    "RPSU dense": ("RPSU", lambda T, F: neurons.RPSU(T, method="dense")),
     # chapter 03 (ParaLIF)
     "ParaLIF": ("ParaLIF", lambda T, F: neurons.ParaLIF()),
     "ParaLIF recurrent": ("ParaLIF", lambda T, F: neurons.ParaLIF(recurrent=True, features=F)),
@@ -74,6 +76,14 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
             psn.SCIFARNet(kind, 10, channels=8, T=32, k=4), torch.randn(32, 2, 3, 32)))
         entries[f"psn SequenceNet {kind}"] = ("SequenceNet", lambda kind=kind: (
             psn.SequenceNet(kind, 40, 5, 3, hidden=8, layers=2, k=4), torch.randn(40, 2, 5)))
+    # chapter 02 (PSU): chapter 01's networks with each neuron of the comparison, and the SHD network
+    psu = _chapter("psu")
+    if psu is not None:
+        for kind in psu.NEURONS:
+            entries[f"psu SCIFARNet {kind}"] = ("SCIFARNet", lambda kind=kind: (psu.with_neuron(
+                psn.SCIFARNet("lif", 10, channels=8, T=32), kind, 32, 0.5), torch.randn(32, 2, 3, 32)))
+            entries[f"psu SHDNet {kind}"] = ("SHDNet", lambda kind=kind: (
+                psu.SHDNet(kind, 15, 0.3, features=20, hidden=8), torch.randn(15, 2, 20)))
     # chapter 03: the network for every neuron kind, its recurrent form, and its two layers
     if paralif is not None:
         for kind in paralif.NEURONS:
@@ -85,6 +95,12 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
             nn.Sequential(nn.Linear(5, 3), paralif.SynapticLIF()), torch.randn(40, 2, 5) * 3))
         entries["paralif LIReadout"] = ("LIReadout", lambda: (
             nn.Sequential(nn.Linear(5, 3), paralif.LIReadout()), torch.randn(40, 2, 5)))
+    # chapter 06 (MS-ResNet): the four families of snnlib.models.resnet, time-first images
+    if importlib.util.find_spec("snnlib.models.resnet") is not None:
+        from snnlib.models import resnet
+        for family in resnet.FAMILIES:
+            entries[f"resnet SpikingResNet {family}"] = ("SpikingResNet", lambda family=family: (
+                resnet.SpikingResNet(family, 8, 4, in_channels=3, T=3), torch.randn(3, 2, 3, 8, 8)))
     return entries
 
 

@@ -82,6 +82,7 @@ def register(exp: Experiment) -> Experiment:
 
 def _load_chapters() -> None:
     from . import foundations, psn  # noqa: F401  (each module registers its experiments)
+    from . import psu  # noqa: F401
     from . import paralif  # noqa: F401
     from . import spikformer  # noqa: F401
 
