@@ -2,6 +2,9 @@
 
 * :mod:`snnlib.models.spikformer` -- spiking self-attention (SSA, and the softmax baseline VSA), the
   spiking patch splitting stem (SPS) and the Spikformer; chapter 04.
+* :mod:`snnlib.models.resnet` -- deep spiking ResNets for CIFAR-sized images (depth 6n + 2): the plain
+  network, the vanilla spiking ResNet, SEW-ResNet and MS-ResNet on one skeleton, the MS neuron, and the
+  block-dynamical-isometry tools (gradient-norm ratio, Jacobian singular values, SSIM); chapter 06.
 
 Each model takes ``[T, N, ...]`` (or a static ``[N, ...]`` input that it repeats over ``T``) and returns
 ``[T, N, classes]``; :func:`snnlib.train.fit` averages over time.
@@ -11,5 +14,7 @@ from __future__ import annotations
 from .spikformer import (SPS, SSA, Spikformer, SpikformerBlock, SpikformerMLP, attention_ops, spikformer_lif,
                          spikformer_state_from_spikingjelly, spiking_attention, ssa_state_from_spikingjelly)
 
+from .resnet import FAMILIES, Block, SpikingResNet, ms_lif
+
 __all__ = ["SSA", "SPS", "Spikformer", "SpikformerBlock", "SpikformerMLP", "spikformer_lif", "spiking_attention",
-           "attention_ops"]
+           "attention_ops", "FAMILIES", "Block", "SpikingResNet", "ms_lif"]

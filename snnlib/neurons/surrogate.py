@@ -25,7 +25,7 @@ import torch
 
 __all__ = [
     "ATan", "atan_spike", "spike", "default_surrogate", "surrogate_grad", "check_surrogate", "check_time_first",
-    "FastSigmoid", "fast_sigmoid_spike", "LearnableATan", "Sigmoid",
+    "FastSigmoid", "fast_sigmoid_spike", "LearnableATan", "Sigmoid", "Rect",
 ]
 
 
@@ -311,6 +311,48 @@ class Sigmoid(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return _SigmoidSpike.apply(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, spiking=True"
+
+
+class _RectSpike(torch.autograd.Function):
+    """Heaviside forward (``x >= 0``), rectangle surrogate backward ``alpha 1[|x| < 0.5 / alpha]``."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        a = ctx.alpha
+        return grad_output * (x.abs() < 0.5 / a).to(grad_output.dtype) * a, None
+
+
+class Rect(torch.nn.Module):
+    r"""The rectangle surrogate spike: forward :math:`\Theta(x) = 1[x \ge 0]`, backward
+    :math:`\sigma'(x) = \alpha\, 1[|x| < \frac{0.5}{\alpha}]` (a window of width :math:`1/\alpha`, area 1).
+
+    A drop-in for spikingjelly's ``surrogate.Rect(alpha)`` in spiking mode.  ``alpha = 1`` is MS-ResNet's
+    paper and official code (gradient 1 on :math:`|u - 0.5| < 0.5`); spikingjelly's ``ms_resnet`` uses
+    ``alpha = 2`` (gradient 2 on :math:`|u - 0.5| < 0.25`).  No parameters.
+
+    Defined in chapter 06 (MS-ResNet), section "The MS neuron".
+    """
+
+    spiking = True
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+            raise ValueError(f"alpha={alpha!r} must be a positive real number")
+        self.alpha = float(alpha)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _RectSpike.apply(x, self.alpha)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, spiking=True"
