@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BUILD = ROOT / "_build"
 EXECUTED = BUILD / "executed"
+RESULTS = BUILD / "results"  # the records the chapters' experiments write while they execute
 STAGE = BUILD / "src"
 HTML = BUILD / "html"
 STAMP = VENV / ".snnlib-installed"
@@ -105,15 +106,19 @@ def env(**extra: str) -> dict[str, str]:
 def execute() -> None:
     """Execute every chapter once, under nbval, and keep the executed copies for the book."""
     shutil.rmtree(EXECUTED, ignore_errors=True)
+    shutil.rmtree(RESULTS, ignore_errors=True)
     t0 = time.time()
     run([vpy(), "-m", "pytest", "-p", "tools.nbcapture", "--nbval-lax", "--nbval-current-env",
          "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "notebooks/"],
-        env=env(SNNLIB_STATIC="1", SNNLIB_EXECUTED_DIR=str(EXECUTED), MPLBACKEND=INLINE))
+        env=env(SNNLIB_STATIC="1", SNNLIB_EXECUTED_DIR=str(EXECUTED), MPLBACKEND=INLINE,
+                SNNLIB_RESULTS=str(RESULTS)))
     log(f"chapters executed in {time.time() - t0:.0f} s")
 
 
 def site() -> Path:
-    run([vpy(), "-m", "tools.build_site", "--executed", EXECUTED, "--stage", STAGE, "--out", BUILD], env=env())
+    # the scoreboard shows the records of this execution (RESULTS) and the committed gpu/full ones
+    run([vpy(), "-m", "tools.build_site", "--executed", EXECUTED, "--stage", STAGE, "--out", BUILD,
+         "--results", RESULTS], env=env())
     index = HTML / "index.html"
     print(index)
     return index
@@ -156,7 +161,7 @@ def test() -> None:
     log(f"book built in {time.time() - t0:.0f} s")
     # the checks of what was built: figures in the executed chapters, then the site in Chromium
     run([vpy(), "-m", "pytest", "-m", "built or browser", "-p", "no:cacheprovider", "tests/"],
-        env=env(SNNLIB_SITE=str(HTML), SNNLIB_EXECUTED_DIR=str(EXECUTED)))
+        env=env(SNNLIB_SITE=str(HTML), SNNLIB_EXECUTED_DIR=str(EXECUTED), SNNLIB_RESULTS=str(RESULTS)))
     log(f"all tests passed in {time.time() - t_all:.0f} s")
 
 
