@@ -101,6 +101,11 @@ def test_ci_path_end_to_end_on_tiny_settings(monkeypatch, tmp_path):
     assert [r["label"] for r in rec["rows"]] == ["LIF", "PSN", "PSU", "IPSU", "RPSU"]
     assert all(r["paper_key"] is None and r["n"] == 2 for r in rec["rows"])
     assert (tmp_path / "psu-neurons-ci.json").is_file()
+    table = psu.summary_table(rec)
+    assert [r[0] for r in table.rows] == ["LIF", "PSN", "PSU", "IPSU", "RPSU"] and "<table>" in table._repr_html_()
+    assert table.rows[2][1].startswith(f"{100 * rec['metrics']['psu']['max_test_acc']:.2f} ± ")
+    assert results.record_table(rec).rows[0][2] == ", ".join(f"{100 * a:.2f}" for a in
+                                                             rec["metrics"]["lif"]["per_seed_max_test_acc"])
     again = experiments.reproduce("psu-neurons", "ci", progress=False, write=False)    # same seed, same numbers
     for kind in psu.NEURONS:
         for key in ("per_seed_max_test_acc", "per_seed_firing_rate", "curve"):

@@ -31,7 +31,8 @@ from . import Claim, Experiment, register, runs_dir
 from . import psn as psn_exp
 
 __all__ = ["NEURONS", "LABELS", "FAMILY", "make_neuron", "with_neuron", "SHDNet", "settings", "seeds_of",
-           "train_neuron", "run_neurons", "run_shd", "check_claims"]
+           "train_neuron", "run_neurons", "run_shd", "check_claims",
+           "summary_table"]
 
 NEURONS = ("lif", "psn", "psu", "ipsu", "rpsu")
 FAMILY = ("psu", "ipsu", "rpsu")
@@ -43,8 +44,6 @@ def make_neuron(kind: str, T: int, v_threshold: float) -> nn.Module:
     """A neuron of the comparison: ``lif`` (tau 2, soft reset, detached reset, as in chapter 01),
     ``psn`` (PSN(T), its threshold in the bias, initialised to 1), ``psu``, ``ipsu``, ``rpsu`` (tau 2,
     threshold ``v_threshold``, learnable ATan alpha).
-
-    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
     """
     if kind == "lif":
         return LIF(tau=2.0, v_threshold=v_threshold, v_reset=None, detach_reset=True)
@@ -62,8 +61,6 @@ def make_neuron(kind: str, T: int, v_threshold: float) -> nn.Module:
 def with_neuron(model: nn.Module, kind: str, T: int, v_threshold: float) -> nn.Module:
     """``model`` with every :class:`~snnlib.neurons.LIF` replaced, in place, by a fresh
     :func:`make_neuron` (``kind``, ``T``, ``v_threshold``); returns ``model``.  Raises if it has none.
-
-    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
     """
     swapped = 0
     for module in list(model.modules()):
@@ -134,8 +131,6 @@ def _model(kind: str, s: dict[str, Any], features: int, classes: int) -> nn.Modu
 def train_neuron(kind: str, scale: str, *, seed: int = 0, experiment: str = "psu-neurons", loaders=None,
                  progress: bool = True) -> train.History:
     """Train the experiment's network with neuron ``kind`` at ``scale`` for one seed; the history.
-
-    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
     """
     s = settings(scale, experiment)
     if s is None:
@@ -180,8 +175,6 @@ def check_claims(m: dict[str, Any]) -> dict[str, Any]:
     * ``faster``: each trains faster than the serial LIF (mean wall time per run).
 
     Returns ``{"close": {kind: bool}, "faster": {kind: bool}, "close_holds", "faster_holds"}``.
-
-    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
     """
     psn, lif = m["psn"], m["lif"]
     close = {k: bool(100 * (psn["max_test_acc"] - m[k]["max_test_acc"]) <= CLOSE_POINTS
@@ -214,7 +207,31 @@ def _row(kind: str, m: dict[str, Any], paper_key: Optional[str]) -> dict[str, An
     return {"label": LABELS[kind], "metric": "max test accuracy" + (f", mean of {m['seeds']} seeds"
                                                                    if m["seeds"] > 1 else ""),
             "measured": 100 * m["max_test_acc"], "std": 100 * m["max_test_acc_std"], "n": m["seeds"], "unit": "%",
-            "paper_key": paper_key}
+            "per_seed": [100 * a for a in m["per_seed_max_test_acc"]], "paper_key": paper_key}
+
+
+def summary_table(rec: dict[str, Any]) -> "results.Table":
+    """Accuracy, firing rate and wall time of each neuron of a ``psu-neurons`` / ``psu-shd`` record, as
+    a :class:`snnlib.results.Table` (mean ± standard deviation over the seeds, each seed's accuracy).
+
+    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
+    """
+    from .. import results
+
+    rows = []
+    for kind in NEURONS:
+        m = rec["metrics"][kind]
+        rows.append([LABELS[kind], f"{100 * m['max_test_acc']:.2f} ± {100 * m['max_test_acc_std']:.2f}",
+                     ", ".join(f"{100 * a:.1f}" for a in m["per_seed_max_test_acc"]),
+                     f"{m['firing_rate']:.3f} ± {m['firing_rate_std']:.3f}",
+                     f"{m['wall_s_per_run']:.1f} ± {m['wall_s_per_run_std']:.1f}"])
+    n = len(rec["seeds"])
+    return results.Table(
+        header=["neuron", "max test accuracy (%)", "per seed", "firing rate", "wall time per run (s)"],
+        rows=rows, numeric=(1, 2, 3, 4),
+        caption=f"{rec['dataset']}, scale {rec['scale']}, seeds {rec['seeds']} (mean ± std over {n})",
+        notes=["firing rate: spikes per neuron per time step, all spiking layers, on the test set after the "
+               "last epoch; wall time: training and evaluation of one run, on " + str(rec.get("device", "?"))])
 
 
 def _run(experiment: str, scale: str, seed: int, progress: bool) -> dict[str, Any]:
@@ -241,16 +258,12 @@ def _run(experiment: str, scale: str, seed: int, progress: bool) -> dict[str, An
 def run_neurons(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """``psu-neurons``: the five neurons for each seed of :func:`seeds_of`; per neuron the summary of
     :func:`_over_seeds`, and ``metrics["claims"]`` from :func:`check_claims`.
-
-    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
     """
     return _run("psu-neurons", scale, seed, progress)
 
 
 def run_shd(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """``psu-shd``: the five neurons on SHD (T = 15, threshold 0.3), gpu and full scale.
-
-    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at gpu".
     """
     return _run("psu-shd", scale, seed, progress)
 
