@@ -4,8 +4,9 @@ The paper's ablation (Zhou et al., ICLR 2023, Table 5) trains the same Spikforme
 VSA, softmax attention on the real-valued Q, K, V, and finds the same accuracy (CIFAR-100: 77.86 against
 77.92, a secondary figure) at a far lower energy.  ``spikformer-attention`` repeats it:
 
-* ``ci``: a tiny Spikformer (2 blocks, dim 32, 4 heads, T = 4) on the scikit-learn digits upsampled to
-  16 x 16 by :func:`snnlib.data.digits_images` (16 tokens of 4 x 4 pixels), 3 seeds, a claim check;
+* ``ci``: a tiny Spikformer-1-32 (one block, dim 32, 4 heads, T = 4) on the scikit-learn digits
+  upsampled to 16 x 16 by :func:`snnlib.data.digits_images` (16 tokens of 4 x 4 pixels), 5 epochs,
+  3 seeds, a claim check;
 * ``gpu``: CIFAR-10 with Spikformer-4-384, T = 4, the paper's augmentation (random crop and flip),
   AdamW, label smoothing 0.1, fewer epochs (budgeted at 30 minutes on a T4), one seed;
 * ``full``: the paper's 300 epochs.
@@ -38,10 +39,12 @@ def settings(scale: str) -> dict[str, Any]:
     """What sizes the attention comparison at ``scale``.
 
     At ``ci`` the images are 16 x 16: at 32 x 32 the stem's first two stages run at full resolution and
-    one epoch took about 20 times longer on this CPU, beyond the chapter's budget.
+    one epoch took about 20 times longer on this CPU.  Six runs (two attentions, three seeds) must fit in
+    the chapter's minute: one block of dim 32 for 5 epochs costs about 12 s of one core per run here
+    (two blocks: 2.35 s an epoch against 1.84), and reaches 81-85% (seed 0).
     """
     return config.choose(
-        ci={"dataset": "digits-images", "size": 16, "depth": 2, "dim": 32, "heads": 4, "T": 4, "epochs": 8,
+        ci={"dataset": "digits-images", "size": 16, "depth": 1, "dim": 32, "heads": 4, "T": 4, "epochs": 5,
             "batch_size": 64, "lr": 5e-3, "weight_decay": 0.01, "seeds": 3, "energy_batch": 128},
         gpu={"dataset": "cifar10", "depth": 4, "dim": 384, "heads": 12, "T": 4, "epochs": 25, "batch_size": 64,
              "lr": 5e-4, "weight_decay": 0.06, "seeds": 1, "energy_batch": 64},

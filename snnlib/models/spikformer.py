@@ -309,8 +309,8 @@ class Spikformer(nn.Module):
         self.blocks = nn.ModuleList(SpikformerBlock(dim, heads, mlp_ratio, attention=attention, order=order)
                                     for _ in range(depth))
         self.head = nn.Linear(dim, num_classes)
-        for m in self.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
+        for m in self.modules():           # as the official code: linear layers only (convs keep PyTorch's)
+            if isinstance(m, nn.Linear):
                 nn.init.trunc_normal_(m.weight, std=0.02)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)

@@ -1,0 +1,79 @@
+"""The spikformer-attention experiment (chapter 04): tiny ci runs, determinism, the gpu path on CPU."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from snnlib import experiments, registry
+from snnlib.experiments import spikformer as sx
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _tiny(scale):
+    common = {"depth": 1, "dim": 16, "heads": 2, "T": 2, "epochs": 1, "lr": 5e-3, "weight_decay": 0.0,
+              "seeds": 2 if scale == "ci" else 1}
+    if scale == "ci":
+        return {"dataset": "digits-images", "size": 16, "batch_size": 128, "energy_batch": 32, **common}
+    return {"dataset": "cifar10", "batch_size": 4, "energy_batch": 4, **common}
+
+
+def _no_time(m):
+    return {a: {k: v for k, v in d.items() if k != "wall_s"} for a, d in m.items()}
+
+
+def test_ci_run_has_both_attentions_seeds_energy_and_is_deterministic(monkeypatch, tmp_path):
+    monkeypatch.setattr(sx, "settings", _tiny)
+    rec = experiments.reproduce("spikformer-attention", "ci", progress=False, out_dir=tmp_path)
+    assert set(rec["metrics"]) == set(sx.ATTENTIONS) and isinstance(rec["claim"]["holds"], bool)
+    for a, m in rec["metrics"].items():
+        assert m["seeds"] == 2 and len(m["per_seed_max_test_acc"]) == 2
+        assert m["max_test_acc"] == pytest.approx(sum(m["per_seed_max_test_acc"]) / 2)
+        assert m["network_energy_uj"] > 0 and m["attention_energy_uj"] >= 0   # a silent SSA adds nothing
+    # SSA's attention product is additions only; VSA's is multiply-accumulates with a softmax
+    assert rec["metrics"]["ssa"]["attention_ops"]["A_SSA"]["mults"] == 0
+    assert "A_SSA" not in rec["metrics"]["vsa"]["attention_ops"]
+    assert rec["metrics"]["vsa"]["attention_ops"]["A_softmax"]["mults"] > 0
+    for row in rec["rows"]:
+        registry.get(row["paper_key"])
+    again = experiments.reproduce("spikformer-attention", "ci", progress=False, out_dir=tmp_path)
+    assert _no_time(again["metrics"]) == _no_time(rec["metrics"])
+
+
+def test_the_energy_counts_vsas_projection_as_macs():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 16, 16)
+    s = sx.build_model("ssa", "ci", 1, 10)
+    v = sx.build_model("vsa", "ci", 1, 10)
+    es, ev = sx.attention_energy(s, x), sx.attention_energy(v, x)
+    assert es["encoding_macs"] < ev["encoding_macs"]          # VSA's proj input is real: MACs
+    assert ev["attention"]["A_softmax"]["energy_pj"] > es["attention"]["A_SSA"]["energy_pj"]
+
+
+@pytest.mark.filterwarnings("ignore:scale 'gpu' is meant for CUDA")
+def test_gpu_path_on_tiny_cifar_files_and_under_autocast(monkeypatch, tmp_path):
+    pytest.importorskip("torchvision")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_data_real import write_cifar
+
+    write_cifar(tmp_path / "data", 10, per_batch=4)
+    monkeypatch.setenv("SNNLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SNNLIB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(sx, "settings", _tiny)
+    rec = experiments.reproduce("spikformer-attention", "gpu", progress=False, out_dir=tmp_path)
+    assert rec["dataset"] == "cifar10" and rec["comparison"] == "same dataset, shorter training"
+    assert len(list((tmp_path / "runs").glob("spikformer-cifar10-gpu/*/last.pt"))) == 2
+    model = sx.build_model("ssa", "gpu", 3, 10)
+    x = torch.rand(2, 3, 32, 32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    out.float().mean().backward()
+    assert torch.isfinite(out.float()).all()
+
+
+def test_unknown_attention_is_named():
+    with pytest.raises(ValueError, match="attention='linear'"):
+        sx.build_model("linear", "ci", 1, 10)
