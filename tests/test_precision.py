@@ -95,6 +95,14 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
             nn.Sequential(nn.Linear(5, 3), paralif.SynapticLIF()), torch.randn(40, 2, 5) * 3))
         entries["paralif LIReadout"] = ("LIReadout", lambda: (
             nn.Sequential(nn.Linear(5, 3), paralif.LIReadout()), torch.randn(40, 2, 5)))
+    # chapter 04 (Spikformer): SSA and the softmax baseline, with either pooling of the stem
+    if importlib.util.find_spec("snnlib.models.spikformer") is not None:
+        from snnlib.models import spikformer
+        for att in ("ssa", "vsa"):
+            for pool in ("paper", "spikingjelly"):
+                entries[f"spikformer Spikformer {att} {pool}"] = ("Spikformer", lambda att=att, pool=pool: (
+                    spikformer.Spikformer(depth=1, dim=16, heads=2, T=2, in_channels=1, attention=att, pool=pool),
+                    torch.rand(2, 2, 1, 16, 16)))
     # chapter 06 (MS-ResNet): the four families of snnlib.models.resnet, time-first images
     if importlib.util.find_spec("snnlib.models.resnet") is not None:
         from snnlib.models import resnet
