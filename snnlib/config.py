@@ -121,6 +121,13 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"alias_T": [5, 10, 20, 50, 100, 200, 500, 1000, 2000], "timing_T": [10, 32, 100, 316, 1024],
                  "paper_shape": [1, 128], "train_shape": [128, 1024], "timing_reps": 7, "demo_T": 60},
     },
+    "spikformer": {
+        # the association-order measurement: token counts, model dimensions (8 heads), repetitions; the
+        # attention explorer's steps, tokens and attention thresholds and scales
+        "ci": {"order_N": [16, 64, 256], "order_d": [64, 384], "order_reps": 5, "demo_T": 4},
+        "gpu": {"order_N": [16, 64, 256, 1024], "order_d": [64, 384], "order_reps": 7, "demo_T": 4},
+        "full": {"order_N": [16, 64, 256, 1024], "order_d": [64, 384], "order_reps": 7, "demo_T": 4},
+    },
 }
 
 
