@@ -112,7 +112,7 @@ def _recurrent_loop(m: ParaLIF, x: torch.Tensor):
 def test_recurrent_form_equals_its_step_loop(firing):
     torch.manual_seed(0)
     # a threshold that sigmoid and tanh can reach (at 1.0 the ST, TT, TRT modes never fire)
-    theta = 0.1 if firing in DELTA_MODES else 0.6
+    theta = 0.01 if firing in DELTA_MODES else 0.6
     m = ParaLIF(firing, recurrent=True, features=5, threshold=theta).double()
     x = 2 * _x(40, seed=5)
     with torch.no_grad():
@@ -161,7 +161,7 @@ def test_firing_function_definitions():
         assert torch.equal(fire(u, mode, th), (v > th).to(F64))
     for mode in DELTA_MODES:
         v = normalise(u, mode)
-        prev = torch.cat([torch.zeros_like(v[:1]), v[:-1]])
+        prev = torch.cat([normalise(torch.zeros_like(v[:1]), mode), v[:-1]])  # v[-1] = norm(0)
         assert torch.equal(fire(u, mode, th), ((v - prev) > th).to(F64))
     torch.testing.assert_close(normalise(u, "SB"), torch.sigmoid(u))
     torch.testing.assert_close(normalise(u, "TRB"), torch.relu(torch.tanh(u)))
@@ -260,3 +260,16 @@ def test_autocast(dtype, recurrent):
     assert float((u.float() - u_ref).abs().max()) <= 2e-2 * float(u_ref.abs().max())
     s.float().sum().backward()
     assert lin.weight.grad is not None and torch.isfinite(lin.weight.grad).all()
+
+
+@pytest.mark.parametrize("firing", DELTA_MODES)
+def test_delta_modes_start_from_the_normalised_rest_potential(firing):
+    # v[-1] = norm(U[-1]) with U[-1] = 0: a silent input gives no spike, also at t = 0 (SD: sigmoid(0) = 0.5;
+    # the official parallel code pads with 0 after normalising, so its SD fires at t = 0 for any input
+    # above -2.2; its sequential code starts from norm(0), as here)
+    u = torch.zeros(5, 2, 3, dtype=F64)
+    assert float(fire(u, firing, 0.1).sum()) == 0.0
+    u[0] = 0.3
+    v = normalise(u, firing)
+    expected = ((v - torch.cat([normalise(torch.zeros_like(u[:1]), firing), v[:-1]])) > 0.1).to(F64)
+    assert torch.equal(fire(u, firing, 0.1), expected)

@@ -101,9 +101,9 @@ def _gumbel_softmax(v: torch.Tensor, generator: Optional[torch.Generator]) -> to
     return y_hard - y_soft.detach() + y_soft  # straight-through: the value of y_hard, the gradient of y_soft
 
 
-def _previous(v: torch.Tensor) -> torch.Tensor:
-    """``v`` delayed by one step along time, zero at t = 0: ``[0, v[0], ..., v[T-2]]``."""
-    return F.pad(v, [0, 0] * (v.dim() - 1) + [1, 0])[:-1]
+def _previous(v: torch.Tensor, first: float = 0.0) -> torch.Tensor:
+    """``v`` delayed by one step along time, ``first`` at t = 0: ``[first, v[0], ..., v[T-2]]``."""
+    return F.pad(v, [0, 0] * (v.dim() - 1) + [1, 0], value=first)[:-1]
 
 
 def fire(u: torch.Tensor, firing: str, threshold: torch.Tensor | float = 1.0, *,
@@ -116,7 +116,10 @@ def fire(u: torch.Tensor, firing: str, threshold: torch.Tensor | float = 1.0, *,
     :math:`1/(100|x|+1)^2`):
 
     * threshold (T, ST, TT, TRT): :math:`s[t] = H(v[t] - \theta)`;
-    * delta (D, SD, TD, TRD): :math:`s[t] = H\bigl((v[t] - v[t-1]) - \theta\bigr)`, :math:`v[-1] = 0`;
+    * delta (D, SD, TD, TRD): :math:`s[t] = H\bigl((v[t] - v[t-1]) - \theta\bigr)`, with
+      :math:`v[-1] = \mathrm{norm}(0)` (the potential at rest: 1/2 for SD, 0 otherwise), as the official
+      sequential forward; its parallel forward pads with 0 after normalising, so that its SD fires at
+      t = 0 whenever :math:`\sigma(u[0]) > \theta`, whatever the input;
     * Bernoulli (SB, TRB): :math:`s[t] \sim \mathrm{Bernoulli}(v[t])`, gradient :math:`g\,v[t]`
       (:math:`v` is a probability: sigmoid or relu(tanh));
     * Gumbel-softmax (GS): the hard two-class Gumbel-softmax over the logits :math:`(v, -v)` at
@@ -137,7 +140,7 @@ def fire(u: torch.Tensor, firing: str, threshold: torch.Tensor | float = 1.0, *,
         return _BernoulliST.apply(v, generator)
     spike_fn = FastSigmoid() if surrogate_function is None else surrogate_function
     if firing in DELTA_MODES:
-        v = v - _previous(v)
+        v = v - _previous(v, float(normalise(torch.zeros(()), firing)))  # v[-1] = norm(0), at rest
     return spike_fn(v - threshold)
 
 
