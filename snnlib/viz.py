@@ -7,13 +7,14 @@
 * :func:`explorer` takes a function of named parameters and the values each may take.  With a live
   kernel it shows ipywidgets sliders that redraw a matplotlib figure.  While the book is being built
   (:func:`snnlib.utils.is_static_build`) it precomputes every combination and emits a plotly figure with
-  one slider per parameter, so the demo stays interactive on the static site, plus a snapshot of the
-  live controls.
+  one slider per parameter, so the demo stays interactive on the static site.  Only that figure: the
+  live ipywidgets controls would be drawn there but could not drive anything.
 
 Defined in chapter 00 (Foundations), "Interactive demo".
 """
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import uuid
@@ -186,19 +187,31 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
                 ax.vlines(t, level - 0.4, level + 0.4, lw=2, label=name, color=f"C{level - 1}")
                 names = [n for n in row if _is_spike_series(n)]
                 ax.set_ylim(0.4, len(names) + 0.6)
-                ax.set_yticks(range(1, len(names) + 1), names, fontsize=7)
+                ax.set_yticks(range(1, len(names) + 1), _row_labels(names), fontsize=8)
             else:
                 ax.plot(np.arange(len(y)), y, lw=1.5, label=name)
         if series[row[0]].ndim == 2:
             continue
         ax.set_ylabel(ptitle)
-        ax.legend(loc="upper right", fontsize=8)
+        lines = [n for n in row if not _is_spike_series(n)]
+        if len(lines) > 1:                       # above the panel, outside the data
+            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(lines), fontsize=8, frameon=False,
+                      borderaxespad=0.2)
     if not matrices:
         axes[-1, 0].set_xlabel("time step")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _row_labels(names: Sequence[str]) -> list[str]:
+    """Raster row labels: the series names without the leading "spike"/"spikes" word they share."""
+    out = []
+    for n in names:
+        head, _, rest = n.partition(" ")
+        out.append(rest if head.lower() in ("spike", "spikes") and rest else n)
+    return out
 
 
 def _round(arr: np.ndarray) -> list:
@@ -226,39 +239,57 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
     start_flat = combos.index(start)
     first = _check_panels(fn(**chosen), panels)
     kinds = ["z" if first[name].ndim == 2 else "y" for r in panels for name in r]
-    data = []
+    data: list[dict[str, Any]] = []
     n_rows = len(panels)
-    gap = 0.06
-    height = (1 - gap * (n_rows - 1)) / n_rows
-    layout: dict[str, Any] = {"margin": {"l": 60, "r": 20},
-                              "showlegend": True, "legend": {"orientation": "h", "y": 1.08},
-                              "title": {"text": title or ""}}
+    # Pixel layout, top to bottom: per panel an optional legend strip and the plot.  A panel
+    # with several lines gets its own horizontal legend just above it (never over the data); a single
+    # series is named by the panel's title, a raster by its row labels.  The y axes take the margin
+    # their labels need (automargin), so row labels are not clipped at phone width; the x axes keep a fixed
+    # bottom margin, which the sliders' positions below assume.
+    legend_px, gap_px, title_px, slider_px = 28, 22, 16, 85
+    lined = [sum(1 for n in r if kinds[j0 + r.index(n)] == "y" and not _is_spike_series(n)) > 1
+             for r, j0 in zip(panels, itertools.accumulate([0] + [len(r) for r in panels[:-1]]))]
+    panel_px = [300 if kinds[j0] == "z" else 180
+                for j0 in itertools.accumulate([0] + [len(r) for r in panels[:-1]])]
+    bottom_px = slider_px * len(plist) + 50
+    plot_px = sum(panel_px) + sum(legend_px if lg else 0 for lg in lined) + gap_px * (n_rows - 1)
+    layout: dict[str, Any] = {"margin": {"l": 10, "r": 10, "t": title_px, "b": bottom_px},
+                              "height": title_px + plot_px + bottom_px,
+                              "showlegend": any(lined)}
     j = 0
+    y_px = 0                                         # from the top of the plotting area, downwards
     for r_i, (row, ptitle) in enumerate(zip(panels, titles)):
-        top = 1 - r_i * (height + gap)
         suffix = "" if r_i == 0 else str(r_i + 1)
-        layout[f"yaxis{suffix}"] = {"domain": [top - height, top], "title": {"text": ptitle}, "anchor": f"x{suffix}"}
+        legend_name = "legend" if r_i == 0 else f"legend{r_i + 1}"
+        if lined[r_i]:
+            layout[legend_name] = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1 - y_px / plot_px,
+                                   "yanchor": "top", "bgcolor": "rgba(0,0,0,0)", "font": {"size": 11}}
+            y_px += legend_px
+        top, bottom = 1 - y_px / plot_px, 1 - (y_px + panel_px[r_i]) / plot_px
+        y_px += panel_px[r_i] + gap_px
+        layout[f"yaxis{suffix}"] = {"domain": [max(bottom, 0.0), top], "title": {"text": ptitle},
+                                    "anchor": f"x{suffix}", "automargin": True}
         layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "matches": "x" if r_i else None,
                                     "showticklabels": r_i == n_rows - 1,
                                     "title": {"text": "time step" if r_i == n_rows - 1 else ""}}
         if kinds[j] == "z":                      # a matrix: its own axes, row 0 on top, square cells
             layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}", constrain="domain")
             layout[f"xaxis{suffix}"].update(matches=None, showticklabels=True, title={"text": ""}, constrain="domain")
-            layout[f"yaxis{suffix}"]["title"] = {"text": ptitle}
         spikes_here = [n for n in row if _is_spike_series(n) and kinds[j + row.index(n)] == "y"]
-        if spikes_here:                          # a raster: name its rows
-            layout[f"yaxis{suffix}"].update(tickvals=list(range(1, len(spikes_here) + 1)), ticktext=spikes_here,
+        if spikes_here:                          # a raster: name its rows (without the shared "spikes")
+            layout[f"yaxis{suffix}"].update(tickvals=list(range(1, len(spikes_here) + 1)),
+                                            ticktext=_row_labels(spikes_here),
                                             range=[0.4, len(spikes_here) + 0.6])
         for name in row:
             y = table[start_flat][j]
             if kinds[j] == "z":
                 data.append({"type": "heatmap", "name": name, "z": y, "colorscale": "Viridis", "showscale": True,
-                             "colorbar": {"len": height, "y": top - height / 2},
+                             "colorbar": {"len": top - bottom, "y": (top + bottom) / 2, "thickness": 12},
                              "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
                 j += 1
                 continue
             trace = {"type": "scatter", "name": name, "x": list(range(len(y))), "y": y,
-                     "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+                     "xaxis": f"x{suffix}", "yaxis": f"y{suffix}", "showlegend": lined[r_i], "legend": legend_name}
             if _is_spike_series(name):
                 trace.update(mode="markers", marker={"symbol": "line-ns-open", "size": 16, "line": {"width": 2}})
             else:
@@ -266,10 +297,6 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
             data.append(trace)
             j += 1
     # sliders below the plots, a fixed number of pixels apart (plotly places them in plot-relative units)
-    slider_px, top_px = 85, 80
-    layout["margin"].update(t=top_px, b=slider_px * len(plist) + 50)
-    layout["height"] = (300 if "z" in kinds else 180) * n_rows + layout["margin"]["b"] + top_px
-    plot_px = layout["height"] - top_px - layout["margin"]["b"]
     sliders = []
     for k, p in enumerate(plist):
         sliders.append({
@@ -341,11 +368,13 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
     static = utils.is_static_build() if static is None else static
 
     if static:
+        # The plotly twin only: saved ipywidgets controls would render on the page but drive nothing.  The
+        # title is page text above the figure (it wraps at phone width; a plotly title would be cut).
         fig, js = _static_figure(fn, plist, chosen, panels, titles, title)
         note = ('<p class="snn-explorer-note">Static page: every slider position was computed when the book '
-                'was built. Open the chapter in Jupyter or Colab to drive the live controls below.</p>')
-        display(HTML(note + _plotly_html(fig, js, div_class="snn-explorer")))
-        _display_static_controls(plist, chosen)
+                'was built. Opened in Jupyter or Colab, the same call shows live controls.</p>')
+        heading = f'<p class="snn-explorer-title">{html.escape(title)}</p>' if title else ""
+        display(HTML(heading + note + _plotly_html(fig, js, div_class="snn-explorer")))
         return None
 
     import ipywidgets as W
@@ -365,27 +394,6 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
     box = W.VBox([W.HBox(list(ctrls.values()), layout=W.Layout(flex_flow="row wrap")), out])
     display(box)
     return None
-
-
-def _display_static_controls(plist: list[_Param], chosen: dict) -> None:
-    """Saved widget state of the live controls, rendered on the static page by the vendored embed.js."""
-    import ipywidgets as W
-    from ipywidgets.embed import dependency_state, embed_data
-    from IPython.display import HTML, display
-
-    ctrls = _controls(plist, chosen)
-    box = W.HBox(list(ctrls.values()), layout=W.Layout(flex_flow="row wrap"))
-    box.add_class("snn-live-controls")
-    data = embed_data(views=[box], state=dependency_state([box], drop_defaults=True))
-    state = json.dumps(data["manager_state"]).replace("</", "<\\/")
-    view = json.dumps(data["view_specs"][0]).replace("</", "<\\/")
-    display(HTML(
-        '<div class="snn-live-controls-wrap">'
-        f'<script type="application/vnd.jupyter.widget-state+json">{state}</script>'
-        f'<script type="application/vnd.jupyter.widget-view+json">{view}</script></div>'
-    ))
-    for w in [box, *ctrls.values()]:
-        w.close()
 
 
 __all__ = ["raster", "traces", "show", "explorer", "MAX_COMBINATIONS"]

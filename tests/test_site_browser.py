@@ -571,3 +571,45 @@ def test_citations_are_author_year_everywhere():
                     f"{_rel(page_path)}: citation {plain!r} does not show its entry's label {label!r}"
                 assert label.rpartition(", ")[0] in plain, \
                     f"{_rel(page_path)}: citation {plain!r} does not name the authors of {label!r}"
+
+
+# In a plotly figure: no legend over a plotting area, and no axis label, tick label, title or legend entry
+# reaching past the figure's own box (where the page would clip it).
+PLOTLY_COVERED_OR_CLIPPED = """() => {
+  const bad = [];
+  document.querySelectorAll('.snn-plotly-graph').forEach((gd, g) => {
+    const box = gd.getBoundingClientRect();
+    const areas = Array.from(gd.querySelectorAll('.nsewdrag')).map(e => e.getBoundingClientRect());
+    gd.querySelectorAll('.legend').forEach(lg => {
+      const r = lg.getBoundingClientRect();
+      if (r.width === 0) return;
+      if (areas.some(a => r.left < a.right - 1 && r.right > a.left + 1 && r.top < a.bottom - 1 && r.bottom > a.top + 1))
+        bad.push(`figure ${g}: legend over the data`);
+    });
+    const labels = '.xaxislayer-above text, .yaxislayer-above text, [class^="g-x"][class$="title"] text, ' +
+                   '[class^="g-y"][class$="title"] text, .gtitle, .legendtext';
+    gd.querySelectorAll(labels).forEach(t => {
+      const r = t.getBoundingClientRect();
+      if (r.width === 0) return;
+      if (r.left < box.left - 1 || r.right > box.right + 1)
+        bad.push(`figure ${g}: "${t.textContent}" cut at the figure's edge`);
+    });
+  });
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_plotly_labels_and_legends_stay_clear(browser, server, width):
+    pages = [p for p in _pages() if 'class="snn-plotly-graph"' in p.read_text(encoding="utf-8")]
+    assert pages, "no page holds a plotly figure"
+    problems = []
+    for page_path in pages:
+        rel = page_path.relative_to(SITE).as_posix()
+        page, _, _ = _open(browser, server, rel, width)
+        try:
+            _settle(page)
+            problems += [f"{rel}: {b}" for b in page.evaluate(PLOTLY_COVERED_OR_CLIPPED)]
+        finally:
+            page.context.close()
+    assert not problems, f"plotly figures at {width} px:\n" + "\n".join(problems)

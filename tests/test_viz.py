@@ -56,9 +56,42 @@ def test_static_explorer_precomputes_every_combination(monkeypatch):
     ref = lif_like(2.0, "soft")
     assert np.allclose(row[0], ref["input"])
     assert [v is not None for v in row[2]] == list(ref["spikes"] > 0)
-    # the saved state of the live controls is emitted for the static page
-    state = shown[1].data
-    assert "application/vnd.jupyter.widget-state+json" in state and "SelectionSliderModel" in state
+    # only the plotly twin: no saved ipywidgets controls, which would be drawn on the static page but dead
+    assert len(shown) == 1
+    assert "application/vnd.jupyter.widget" not in html and "SelectionSliderModel" not in html
+
+
+def _spec(html):
+    return json.loads(re.search(r"var spec=(\{.*?\});var gd=", html).group(1))
+
+
+def test_static_layout_keeps_labels_and_legends_off_the_data(monkeypatch):
+    """Raster rows are named without the shared "spikes" and get the margin they need; a legend sits
+    in its own strip above its panel, only where a panel holds several lines."""
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+
+    def demo(rate):
+        t = np.arange(12)
+        return {"input": t * 0.1, "charge H": t * 0.2, "membrane V": t * 0.3,
+                "spikes masked PSN": (t % rate == 0).astype(float), "spikes LIF": (t % 3 == 0).astype(float)}
+
+    viz.explorer(demo, {"rate": [2, 3]}, panels=[["input"], ["charge H", "membrane V"],
+                                                 ["spikes masked PSN", "spikes LIF"]], static=True)
+    fig = _spec(shown[0].data)
+    lay = fig["layout"]
+    assert lay["yaxis3"]["ticktext"] == ["masked PSN", "LIF"]
+    assert all(lay[k]["automargin"] for k in ("yaxis", "yaxis2", "yaxis3"))
+    shown_in_legend = [t["name"] for t in fig["data"] if t.get("showlegend")]
+    assert shown_in_legend == ["charge H", "membrane V"]
+    legends = [k for k in lay if k.startswith("legend")]
+    assert legends == ["legend2"], legends
+    assert all(t["legend"] == "legend2" for t in fig["data"] if t.get("showlegend"))
+    # the legend strip lies between the panel above and the panel it names: over no data
+    leg_y = lay["legend2"]["y"]
+    assert lay["yaxis2"]["domain"][1] < leg_y < lay["yaxis"]["domain"][0]
+    domains = [lay[k]["domain"] for k in ("yaxis", "yaxis2", "yaxis3")]
+    assert all(a[0] > b[1] for a, b in zip(domains, domains[1:])), f"panels overlap: {domains}"
 
 
 def test_live_explorer_builds_widgets_and_redraws(monkeypatch):
