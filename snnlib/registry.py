@@ -206,10 +206,12 @@ for _key, _what, _v, _ds, _setting in (
 
 # --- Spikformer V2 -------------------------------------------------------------------------------------
 _add(key="spikformer_v2/imagenet/8layer", paper="spikformer_v2", what="8-layer Spikformer V2", value=80.38, unit="%",
-     metric="top-1 accuracy", dataset="ImageNet", setting="T = 4", **_ABSTRACT)
+     metric="top-1 accuracy", dataset="ImageNet", setting="T = 4",
+     note="not comparable: other dataset and scale", **_ABSTRACT)
 _add(key="spikformer_v2/imagenet/172m_ssl", paper="spikformer_v2",
      what="16-layer Spikformer V2 (172M) after self-supervised pre-training", value="81.10", unit="%",
-     metric="top-1 accuracy", dataset="ImageNet", setting="T = 1", **_ABSTRACT)
+     metric="top-1 accuracy", dataset="ImageNet", setting="T = 1",
+     note="not comparable: other dataset and scale", **_ABSTRACT)
 _add(key="spikformer_v2/mask_ratio", paper="spikformer_v2", what="mask ratio of the MAE-style pre-training", value=75,
      unit="%", metric="setting", dataset="ImageNet", setting="pre-training", **_SECONDARY)
 

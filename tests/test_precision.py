@@ -103,6 +103,25 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
                 entries[f"spikformer Spikformer {att} {pool}"] = ("Spikformer", lambda att=att, pool=pool: (
                     spikformer.Spikformer(depth=1, dim=16, heads=2, T=2, in_channels=1, attention=att, pool=pool),
                     torch.rand(2, 2, 1, 16, 16)))
+    # chapter 05 (Spikformer V2): SCS and SPS networks; the MAE's predicted patches (its own loss is in
+    # tests/test_models_mae.py)
+    if importlib.util.find_spec("snnlib.models.scs") is not None:
+        from snnlib.models import mae, scs
+        for stem in ("scs", "sps"):
+            entries[f"spikformer_v2 SpikformerV2 {stem}"] = ("SpikformerV2", lambda stem=stem: (
+                scs.SpikformerV2(depth=1, dim=16, heads=2, T=2, in_channels=1, patch=4, stem=stem),
+                torch.rand(2, 2, 1, 16, 16)))
+
+        class _MAEPatches(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.mae = mae.SpikingMAE(scs.SpikformerV2(depth=1, dim=16, heads=2, in_channels=1, patch=4), 16,
+                                          decoder_dim=16, decoder_heads=2)
+
+            def forward(self, x):
+                return self.mae(x, generator=torch.Generator().manual_seed(0))[1]
+
+        entries["spikformer_v2 SpikingMAE"] = ("SpikingMAE", lambda: (_MAEPatches(), torch.rand(2, 1, 16, 16)))
     # chapter 06 (MS-ResNet): the four families of snnlib.models.resnet, time-first images
     if importlib.util.find_spec("snnlib.models.resnet") is not None:
         from snnlib.models import resnet

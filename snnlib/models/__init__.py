@@ -2,6 +2,8 @@
 
 * :mod:`snnlib.models.spikformer` -- spiking self-attention (SSA, and the softmax baseline VSA), the
   spiking patch splitting stem (SPS) and the Spikformer; chapter 04.
+* :mod:`snnlib.models.scs` -- Spikformer V2's spiking convolutional stem (SCS, maskable) and SpikformerV2;
+  :mod:`snnlib.models.mae` -- its masked-image pre-training (SpikingMAE); chapter 05.
 * :mod:`snnlib.models.resnet` -- deep spiking ResNets for CIFAR-sized images (depth 6n + 2): the plain
   network, the vanilla spiking ResNet, SEW-ResNet and MS-ResNet on one skeleton, the MS neuron, and the
   block-dynamical-isometry tools (gradient-norm ratio, Jacobian singular values, SSIM); chapter 06.
@@ -15,6 +17,9 @@ from .spikformer import (SPS, SSA, Spikformer, SpikformerBlock, SpikformerMLP, a
                          spikformer_state_from_spikingjelly, spiking_attention, ssa_state_from_spikingjelly)
 
 from .resnet import FAMILIES, Block, SpikingResNet, ms_lif
+from .scs import SCS, SpikformerV2
+from .mae import MAEDecoder, SpikingMAE
 
 __all__ = ["SSA", "SPS", "Spikformer", "SpikformerBlock", "SpikformerMLP", "spikformer_lif", "spiking_attention",
-           "attention_ops", "FAMILIES", "Block", "SpikingResNet", "ms_lif"]
+           "attention_ops", "FAMILIES", "Block", "SpikingResNet", "ms_lif", "SCS", "SpikformerV2", "SpikingMAE",
+           "MAEDecoder"]
