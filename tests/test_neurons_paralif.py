@@ -273,3 +273,15 @@ def test_delta_modes_start_from_the_normalised_rest_potential(firing):
     v = normalise(u, firing)
     expected = ((v - torch.cat([normalise(torch.zeros_like(u[:1]), firing), v[:-1]])) > 0.1).to(F64)
     assert torch.equal(fire(u, firing, 0.1), expected)
+
+
+def test_the_three_fft_error_is_within_the_tail_bound():
+    # what wraps is l * k at lags above T: for |x| <= 1 and alpha = beta, at most b^(T+1) (T + 2 + b / (1 - b))
+    for b in (ALPHA, math.exp(-1)):
+        for T in (10, 20, 50, 100, 200):
+            x = torch.ones(T, 1, 2, dtype=F64)
+            err = float((three_fft_charge(x, b, b) - two_stage(x, b, b)).abs().max())
+            bound = b ** (T + 1) * (T + 2 + b / (1 - b))
+            assert err <= bound + 1e-13                      # rounding, once the tail is gone
+            if T >= 50 and bound > 1e-10:
+                assert err >= 0.3 * bound                    # and the bound is the right size

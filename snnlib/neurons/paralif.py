@@ -151,9 +151,10 @@ def three_fft_charge(x: torch.Tensor, alpha: float, beta: float) -> torch.Tensor
         U = \mathrm{irfft}\bigl(\mathrm{rfft}(X, 2T)\,\mathrm{rfft}(l, 2T)\,\mathrm{rfft}(k, 2T)\bigr)[:T].
 
     A product of three length-2T transforms is a *circular* convolution of period 2T, but
-    :math:`l * k * X` is up to 3T - 2 samples long: samples 2T ... 3T - 3 wrap onto steps 0 ... T - 3.  The
-    wrapped tail is of the order of :math:`\alpha^{2T}` (or :math:`\beta^{2T}`), so the error is large when T is
-    not much longer than :math:`\tau/\Delta t` and vanishes for long T.  Kept to show the error; use
+    :math:`l * k * X` is up to 3T - 2 samples long: samples 2T ... 3T - 3 wrap onto steps 0 ... T - 3.  What
+    wraps is the kernel at lags above T (the last input is at T - 1), so for :math:`|x| \le 1` and
+    :math:`\alpha = \beta` the error is at most :math:`\beta^{T+1}(T + 2 + \beta/(1-\beta))`: of the order
+    of the potential when T is not much longer than :math:`\tau/\Delta t`, vanishing as :math:`T\alpha^T`.  Kept to show the error; use
     :func:`~snnlib.neurons.leaky_integrate` (or :class:`ParaLIF`) to compute the charge.
 
     ``x`` is ``[T, N, *]``; ``alpha`` and ``beta`` are floats in (0, 1).
