@@ -85,6 +85,7 @@ def _load_chapters() -> None:
     from . import psu  # noqa: F401
     from . import paralif  # noqa: F401
     from . import spikformer  # noqa: F401
+    from . import spikformer_v2  # noqa: F401
     from . import ms_resnet  # noqa: F401
 
 
