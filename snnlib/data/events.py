@@ -78,6 +78,8 @@ def simulate_dvs(images: np.ndarray, *, scale: int = 2, margin: int = 3, duratio
 
     Returns ``(events, sensor_size)``: one structured array per image (:data:`EVENT_DTYPE`, sorted by
     time) and tonic's ``(W, H, 2)``.
+
+    Defined in chapter 03 (ParaLIF), section "Reproduction: event data through tonic".
     """
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3:
