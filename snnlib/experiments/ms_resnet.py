@@ -162,9 +162,9 @@ def run_degradation(scale: str, *, seed: int = 0, progress: bool = True) -> dict
              "measured": 100 * metrics[f"{f}-{d}"]["max_test_acc"],
              "std": 100 * metrics[f"{f}-{d}"]["max_test_acc_std"], "n": len(seeds), "unit": "%",
              "per_seed": [100 * v for v in metrics[f"{f}-{d}"]["per_seed_max_test_acc"]],
-             "paper_key": "ms_resnet/cifar10/depth" if (f == "ms" and d == deepest) else None}
+             "paper_key": None}
             for f in s["families"] for d in s["depths"]]
-    rows.append({"label": f"MS-ResNet-{deepest}", "metric": "spikes per neuron",
+    rows.append({"label": f"MS-ResNet-{deepest}, spikes per neuron", "metric": "spikes per neuron",
                  "measured": metrics[f"ms-{deepest}"]["spikes_per_neuron"],
                  "std": metrics[f"ms-{deepest}"]["spikes_per_neuron_std"], "n": len(seeds), "unit": "",
                  "paper_key": "ms_resnet/spikes_per_neuron"})
@@ -189,8 +189,9 @@ def _check(m: dict[str, Any]) -> tuple[bool, str]:
     one_spike = SPIKES_RANGE[0] <= spn <= SPIKES_RANGE[1]
     depths = sorted({v["depth"] for v in m.values()})
     return no_degrade and one_spike, (
-        f"from depth {depths[0]} to {depths[-1]} MS-ResNet loses {ms:+.1f} points of test accuracy and the "
-        f"vanilla spiking ResNet {van:+.1f} ({'holds' if no_degrade else 'fails'}); MS-ResNet-{deepest} "
+        f"from depth {depths[0]} to {depths[-1]} the mean test accuracy of MS-ResNet changes by {-ms:+.1f} "
+        f"points and that of the vanilla spiking ResNet by {-van:+.1f} ({'holds' if no_degrade else 'fails'}); "
+        f"MS-ResNet-{deepest} "
         f"fires {spn:.2f} spikes per neuron ({'holds' if one_spike else 'fails'})")
 
 
