@@ -24,7 +24,7 @@ def _tiny(scale, experiment="psu-neurons"):
                                            "epochs": 1}
     if scale == "ci":
         return {"dataset": "mnist1d", "T": 40, "v_threshold": 1.0, "hidden": 8, "layers": 1, "epochs": 1,
-                "batch_size": 256, "optimizer": "sgd", "lr": 0.1, "seeds": 2}
+                "batch_size": 256, "optimizer": "sgd", "lr": 0.1, "seeds": 2, "threads": 1}
     return {"dataset": "scifar10", "T": 32, "v_threshold": 0.5, "channels": 8, "batch_size": 4, "optimizer": "sgd",
             "lr": 0.1, "seeds": 1, "epochs": 1}
 
@@ -89,7 +89,9 @@ def test_claim_checks_neuron_by_neuron():
 
 def test_ci_path_end_to_end_on_tiny_settings(monkeypatch, tmp_path):
     monkeypatch.setattr(psu, "settings", _tiny)
+    threads = torch.get_num_threads()
     rec = experiments.reproduce("psu-neurons", "ci", progress=False, out_dir=tmp_path)
+    assert torch.get_num_threads() == threads and rec["config"]["threads"] == 1
     assert rec["dataset"] == "mnist1d" and rec["seeds"] == [0, 1]
     assert set(rec["metrics"]) == {*psu.NEURONS, "claims"} and isinstance(rec["claim"]["holds"], bool)
     for kind in psu.NEURONS:

@@ -8,7 +8,8 @@ and wall time are recorded.
 * ``psu-neurons``: LIF (tau = 2, soft reset), PSN, PSU, IPSU, RPSU in the same network.
   At ``ci``: MNIST-1D (T = 40, one value per step), the small network of chapter 01 (Linear, BN, neuron)
   x 2, threshold 1 for every neuron (as the LIF and the PSN's initial bias), 10 epochs, SGD 0.1, three
-  seeds.  At ``gpu``/``full``: sequential CIFAR-10 with chapter 01's network (threshold 0.5, T = 32).
+  seeds, one thread (``threads``: the tensors are too small to gain from a second one).  At
+  ``gpu``/``full``: sequential CIFAR-10 with chapter 01's network (threshold 0.5, T = 32).
 * ``psu-shd``: the same five neurons on SHD through tonic (T = 15, threshold 0.3) with the official
   code's FC network (700-128-128-128-20).  ``gpu`` and ``full`` only: it needs the real data.
 
@@ -109,7 +110,7 @@ def settings(scale: str, experiment: str = "psu-neurons") -> dict[str, Any]:
               "optimizer": "sgd", "lr": 0.1, "seeds": 1}
     return config.choose(
         ci={"dataset": "mnist1d", "T": 40, "v_threshold": 1.0, "hidden": 64, "layers": 2, "epochs": 10,
-            "batch_size": 64, "optimizer": "sgd", "lr": 0.1, "seeds": 3},
+            "batch_size": 64, "optimizer": "sgd", "lr": 0.1, "seeds": 3, "threads": 1},
         gpu={**scifar, "epochs": 24}, full={**scifar, "epochs": 256}, scale_name=scale)
 
 
@@ -242,13 +243,20 @@ def _run(experiment: str, scale: str, seed: int, progress: bool) -> dict[str, An
     seeds = seeds_of(scale, seed, experiment)
     options = {"T": s["T"]} if s["dataset"] == "shd" else {}
     metrics = {}
-    for kind in NEURONS:
-        runs = []
-        for sd in seeds:
-            loaders = data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=sd, **options)
-            runs.append(train_neuron(kind, scale, seed=sd, experiment=experiment, loaders=loaders,
-                                     progress=progress))
-        metrics[kind] = _over_seeds(runs)
+    # at ci the tensors are tiny ([40, 64, 64]): a second thread gains nothing, and on a busy machine every
+    # multi-threaded op waits for a time slice, so the runs use the thread count of the settings
+    threads = torch.get_num_threads()
+    torch.set_num_threads(s.get("threads") or threads)
+    try:
+        for kind in NEURONS:
+            runs = []
+            for sd in seeds:
+                loaders = data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=sd, **options)
+                runs.append(train_neuron(kind, scale, seed=sd, experiment=experiment, loaders=loaders,
+                                         progress=progress))
+            metrics[kind] = _over_seeds(runs)
+    finally:
+        torch.set_num_threads(threads)
     metrics["claims"] = check_claims(metrics)
     keys = {"rpsu": "psu/shd/rpsu"} if s["dataset"] == "shd" else {}
     rows = [_row(kind, metrics[kind], keys.get(kind)) for kind in NEURONS]
