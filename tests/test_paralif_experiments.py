@@ -101,3 +101,11 @@ def test_ci_settings_fit_the_chapter():
     s = P.settings("ci")
     assert s["seeds"] == 3 and s["firing"]["T"] <= 32 and s["events"]["T"] <= 32
     assert set(P.NEURONS) == {"LIF", *FIRING_MODES}
+
+
+def test_ci_runs_on_one_thread_and_restores_the_count():
+    n = torch.get_num_threads()
+    with P._threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == n
+    assert P.settings("ci")["threads"] == 1 and P.settings("gpu").get("threads") is None
