@@ -261,10 +261,12 @@ def _executed_notebook(chapter_html: Path) -> Path:
     return SITE / "_sources" / "notebooks" / name
 
 
-def _png_outputs(nb: Path) -> int:
-    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-    return sum("image/png" in out.get("data", {}) for c in cells if c["cell_type"] == "code"
-               for out in c.get("outputs", []))
+def _png_outputs(nb: Path) -> tuple[int, int]:
+    """(image/png outputs, code cells that call plt.show()) in an executed notebook."""
+    cells = [c for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+    pngs = sum("image/png" in out.get("data", {}) for c in cells for out in c.get("outputs", []))
+    showing = sum(bool(re.search(r"\bplt\.show\(\)", "".join(c["source"]))) for c in cells)
+    return pngs, showing
 
 
 # non-blank: decoded, and not one uniform colour (sampled on a canvas)
@@ -287,7 +289,9 @@ def test_every_executed_figure_is_drawn(browser, server):
     for page_path in chapters:
         nb = _executed_notebook(page_path)
         assert nb.exists(), f"no executed notebook for {page_path.name} at {nb}"
-        expected = _png_outputs(nb)
+        pngs, showing = _png_outputs(nb)
+        assert pngs >= showing, f"{nb.name}: {showing} cells call plt.show() but only {pngs} images were kept"
+        expected = pngs
         rel = page_path.relative_to(SITE).as_posix()
         page, _, _ = _open(browser, server, rel)
         try:
