@@ -37,11 +37,14 @@ from ..models.scs import SpikformerV2
 from ..utils import seed_everything
 from . import Claim, Experiment, register, runs_dir
 
-__all__ = ["RUNS", "LABELS", "settings", "build_encoder", "build_mae", "matched_sps_dim", "label_subset",
+__all__ = ["RUNS", "LABELS", "LAST_NETWORKS", "settings", "build_encoder", "build_mae", "matched_sps_dim", "label_subset",
            "pretrain", "handover", "run_v2", "stem_verdict", "epochs_to"]
 
 #: the trained networks of one seed
 RUNS = ("pretrained", "scratch", "sps")
+#: the networks of the first seed of the last :func:`run_v2` (``"mae"``, ``"pretrained"``, ``"scratch"``,
+#: ``"sps"``), kept for the chapter's demos so that they need no training of their own
+LAST_NETWORKS: dict[str, torch.nn.Module] = {}
 LABELS = {"pretrained": "SCS, pre-trained (MAE), fine-tuned", "scratch": "SCS, from scratch",
           "sps": "SPS (chapter 04's stem), from scratch, same size"}
 
@@ -251,6 +254,7 @@ def _one_seed(scale: str, s: dict[str, Any], seed: int, progress: bool) -> dict[
     ft_wall = time.perf_counter() - t0
     out["pretrained"] = {"history": h, "pretrain_loss": pre["loss"], "pretrain_wall_s": pre["wall_s"],
                          "wall_s": ft_wall}
+    out["networks"] = {"mae": mae, "pretrained": net}
 
     scratch_epochs = s["finetune_epochs"]
     if s["budget"] == "time":          # the same wall time as pre-training + fine-tuning, fixed once
@@ -269,6 +273,7 @@ def _one_seed(scale: str, s: dict[str, Any], seed: int, progress: bool) -> dict[
     h = _fit(scratch, labelled_loader, test_loader, s, seed, scratch_epochs, progress, LABELS["scratch"],
              ckpt("scratch"))
     out["scratch"] = {"history": h, "wall_s": time.perf_counter() - t0, "epochs": scratch_epochs}
+    out["networks"]["scratch"] = scratch
 
     if s["compare_stems"]:
         dim, n_sps, n_scs = matched_sps_dim(s, in_channels, classes)
@@ -278,6 +283,7 @@ def _one_seed(scale: str, s: dict[str, Any], seed: int, progress: bool) -> dict[
         h = _fit(sps, labelled_loader, test_loader, s, seed, scratch_epochs, progress, LABELS["sps"],
                  ckpt("sps"))
         out["sps"] = {"history": h, "wall_s": time.perf_counter() - t0, "dim": dim, "params": n_sps}
+        out["networks"]["sps"] = sps
         out["scratch"]["params"] = n_scs
     return out
 
@@ -291,6 +297,10 @@ def run_v2(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any
     s = settings(scale)
     seeds = [seed + i for i in range(s["seeds"])]
     per_seed = [_one_seed(scale, s, sd, progress) for sd in seeds]
+    LAST_NETWORKS.clear()
+    LAST_NETWORKS.update(per_seed[0]["networks"])
+    for r in per_seed:
+        del r["networks"]
     metrics: dict[str, Any] = {"labelled": per_seed[0]["labelled"], "unlabelled": per_seed[0]["unlabelled"]}
     for run in RUNS:
         if run not in per_seed[0]:

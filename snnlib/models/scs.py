@@ -149,6 +149,8 @@ class SCS(nn.Module):
 
     ``forward(x_seq, visible)``: ``visible`` ``[N, H/p, W/p]`` (bool, True = visible) runs the stem masked
     (see the module docstring); tokens at masked positions are then zeros.
+
+    Defined in chapter 05 (Spikformer V2), section "SPS against SCS: what max-pooling over spikes throws away".
     """
 
     def __init__(self, in_channels: int = 3, dim: int = 384, patch: int = 16, ratio: float = 2.0):
