@@ -36,6 +36,7 @@ import torch.nn as nn
 __all__ = [
     "E_MAC_PJ",
     "E_AC_PJ",
+    "E_MULT_PJ",
     "is_neuron",
     "neuron_modules",
     "FiringRateMonitor",
@@ -47,6 +48,8 @@ __all__ = [
 
 E_MAC_PJ = 4.6  #: energy of a 32-bit float multiply-accumulate at 45 nm, pJ
 E_AC_PJ = 0.9  #: energy of a 32-bit float accumulate at 45 nm, pJ
+#: energy of a 32-bit float multiply at 45 nm, pJ: SynA's E = 3.7 pJ x mult + 0.9 pJ x add (a MAC is both)
+E_MULT_PJ = 3.7
 
 SYNAPTIC = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _NEURON_PACKAGES = ("snnlib.neurons", "spikingjelly.activation_based.neuron")
@@ -154,6 +157,7 @@ class LayerEnergy:
     encoding: bool  # counted as MACs
     ops: float  # per sample: MACs as run if encoding, else SOPs = rate x T x FLOPs
     energy_pj: float
+    mac_ops: float = 0.0  # of ``ops``, those from non-binary inputs counted as MACs (nonbinary="mac")
 
 
 @dataclass
@@ -191,7 +195,7 @@ class EnergyReport:
         """A plain-text table, one row per layer."""
         rows = [f"{'layer':<24}{'kind':<8}{'FLOPs/step':>12}{'rate':>8}{'ops':>14}{'energy uJ':>11}"]
         for la in self.layers:
-            kind = "MAC" if la.encoding else "AC"
+            kind = "MAC" if la.encoding else ("AC+MAC" if la.mac_ops else "AC")
             rows.append(f"{la.name:<24}{kind:<8}{la.flops:>12,.0f}{la.input_rate:>8.3f}{la.ops:>14,.0f}"
                         f"{la.energy_pj * 1e-6:>11.4f}")
         rows.append(f"total {self.energy_pj * 1e-6:.4f} uJ per sample (ANN: {self.ann_energy_pj * 1e-6:.4f} uJ); "
@@ -201,14 +205,24 @@ class EnergyReport:
 
 @torch.no_grad()
 def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Optional[int] = None,
-                  encoding: str | Iterable[str] = "first", neuron_types: Sequence[type] = ()) -> EnergyReport:
-    """Run ``model(x)`` once and count FLOPs, firing rates, SOPs and energy per sample.
+                  encoding: str | Iterable[str] = "first", neuron_types: Sequence[type] = (),
+                  nonbinary: str = "ac", e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ) -> EnergyReport:
+    r"""Run ``model(x)`` once and count FLOPs, firing rates, SOPs and energy per sample.
 
     ``T`` is the number of time steps the model runs; ``batch_size`` the number of samples in ``x``
     (default ``x.shape[1]`` when ``x`` is time-first with ``x.shape[0] == T``, else ``x.shape[0]``).
     ``encoding`` names the layers counted as MACs: ``"first"`` (the first synaptic layer to run, the
     papers' rule) or an iterable of module names.
+
+    ``nonbinary`` says what a non-zero input other than 1 costs in a non-encoding layer: ``"ac"`` one
+    accumulate, like a spike (the default, the Spikformer convention); ``"mac"`` a multiply-accumulate,
+    as SynA argues for the 0/1/2 inputs that SEW's ADD feeds the next convolution.  With ``"mac"`` a
+    layer's ops split as :math:`r_1 \cdot \mathrm{MACs}` accumulates (inputs equal to 1) plus
+    :math:`r_{\ne 0,1} \cdot \mathrm{MACs}` multiply-accumulates, ``mac_ops`` holding the second part.
+    ``e_mac_pj`` and ``e_ac_pj`` are the costs (default 4.6 = 3.7 + 0.9 and 0.9 pJ).
     """
+    if nonbinary not in ("ac", "mac"):
+        raise ValueError(f"nonbinary={nonbinary!r}; expected 'ac' or 'mac'")
     if not isinstance(T, int) or T < 1:
         raise ValueError(f"T={T!r} must be a positive int")
     if batch_size is None:
@@ -219,12 +233,13 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
     def hook_for(name: str):
         def hook(module, inputs, output):
             inp = inputs[0]
-            rec = seen.setdefault(name, [module, 0, 0, 0])
+            rec = seen.setdefault(name, [module, 0, 0, 0, 0])
             if name not in order:
                 order.append(name)
             rec[1] += layer_macs(module, inp, output)
             rec[2] += int(torch.count_nonzero(inp))
             rec[3] += inp.numel()
+            rec[4] += int(torch.count_nonzero((inp != 0) & (inp != 1)))
         return hook
 
     handles = [m.register_forward_hook(hook_for(n)) for n, m in model.named_modules() if isinstance(m, SYNAPTIC)]
@@ -249,12 +264,14 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
                              f"valid names: {', '.join(order)}")
     report = EnergyReport(T=T, firing_rate=mon.rate, spikes_per_neuron=mon.spikes_per_neuron(T))
     for name in order:
-        module, macs, nonzero, numel = seen[name]
+        module, macs, nonzero, numel, other = seen[name]
         macs_per_sample = macs / batch_size
         rate = nonzero / numel if numel else 0.0
         is_enc = name in enc
         ops = macs_per_sample if is_enc else rate * macs_per_sample  # = rate x T x FLOPs
+        mac_ops = (other / numel) * macs_per_sample if (nonbinary == "mac" and not is_enc and numel) else 0.0
+        energy_pj = ops * e_mac_pj if is_enc else (ops - mac_ops) * e_ac_pj + mac_ops * e_mac_pj
         report.layers.append(LayerEnergy(name=name, kind=type(module).__name__, flops=macs_per_sample / T,
                                          input_rate=rate, encoding=is_enc, ops=ops,
-                                         energy_pj=ops * (E_MAC_PJ if is_enc else E_AC_PJ)))
+                                         energy_pj=energy_pj, mac_ops=mac_ops))
     return report

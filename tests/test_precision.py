@@ -128,6 +128,13 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
         for family in resnet.FAMILIES:
             entries[f"resnet SpikingResNet {family}"] = ("SpikingResNet", lambda family=family: (
                 resnet.SpikingResNet(family, 8, 4, in_channels=3, T=3), torch.randn(3, 2, 3, 8, 8)))
+    # chapter 07 (SynA-ResNet): the OR-ResNet and SynA-ResNet (gates open, per sample and as released)
+    if importlib.util.find_spec("snnlib.models.attention") is not None:
+        from snnlib.models import attention
+        for label, kw in (("or", {"attention": False}), ("syna", {"gate_bias": 2.0}),
+                          ("syna batch-axis gate", {"gate_bias": 2.0, "per_sample": False})):
+            entries[f"attention SynAResNet {label}"] = ("SynAResNet", lambda kw=kw: (
+                attention.SynAResNet(8, 4, in_channels=3, T=4, **kw), torch.randn(4, 2, 3, 8, 8)))
     return entries
 
 

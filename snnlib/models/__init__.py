@@ -7,6 +7,9 @@
 * :mod:`snnlib.models.resnet` -- deep spiking ResNets for CIFAR-sized images (depth 6n + 2): the plain
   network, the vanilla spiking ResNet, SEW-ResNet and MS-ResNet on one skeleton, the MS neuron, and the
   block-dynamical-isometry tools (gradient-norm ratio, Jacobian singular values, SSIM); chapter 06.
+  Its connect functions ADD, AND, IAND and OR serve chapter 07 too.
+* :mod:`snnlib.models.attention` -- SynA-ResNet: OR residual connections, the MA and IA attentions
+  and natural pruning; chapter 07.
 
 Each model takes ``[T, N, ...]`` (or a static ``[N, ...]`` input that it repeats over ``T``) and returns
 ``[T, N, classes]``; :func:`snnlib.train.fit` averages over time.
@@ -19,7 +22,8 @@ from .spikformer import (SPS, SSA, Spikformer, SpikformerBlock, SpikformerMLP, a
 from .resnet import FAMILIES, Block, SpikingResNet, ms_lif
 from .scs import SCS, SpikformerV2
 from .mae import MAEDecoder, SpikingMAE
+from .attention import IA, MA, SynABlock, SynAResNet, natural_prune
 
 __all__ = ["SSA", "SPS", "Spikformer", "SpikformerBlock", "SpikformerMLP", "spikformer_lif", "spiking_attention",
            "attention_ops", "FAMILIES", "Block", "SpikingResNet", "ms_lif", "SCS", "SpikformerV2", "SpikingMAE",
-           "MAEDecoder"]
+           "MAEDecoder", "MA", "IA", "SynABlock", "SynAResNet", "natural_prune"]

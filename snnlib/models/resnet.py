@@ -45,7 +45,7 @@ from torch import nn
 
 from ..neurons import LIF, Rect
 
-__all__ = ["FAMILIES", "BN2_GAMMA", "SHORTCUT_GAMMA", "ms_lif", "add", "Conv2d", "BatchNorm2d", "Block", "SpikingResNet", "stage_blocks",
+__all__ = ["FAMILIES", "BN2_GAMMA", "SHORTCUT_GAMMA", "ms_lif", "add", "and_", "iand", "or_", "CONNECTS", "Conv2d", "BatchNorm2d", "Block", "SpikingResNet", "stage_blocks",
            "block_gradient_norms", "gradient_ratio", "state_change_probability", "jacobian_singular_values", "ssim", "firing_maps",
            "ms_block_state_from_spikingjelly"]
 
@@ -79,6 +79,36 @@ def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     Defined in chapter 06 (MS-ResNet), section "Three residual blocks".
     """
     return a + b
+
+
+def and_(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """SEW's ``AND`` connect function, :math:`G(A, B) = A B` (binary for binary inputs).
+
+    Defined in chapter 07 (SynA-ResNet), section "OR as A + B - AB".
+    """
+    return a * b
+
+
+def iand(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """SEW's ``IAND`` connect function, :math:`G(A, B) = (1 - A) B` (``A`` the residual spikes).
+
+    Defined in chapter 07 (SynA-ResNet), section "OR as A + B - AB".
+    """
+    return (1.0 - a) * b
+
+
+def or_(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    r"""SynA-ResNet's ``OR`` connect function (ORRC), :math:`G(A, B) = A + B - A B`: the logical OR of
+    binary spikes, so the block's output stays binary; differentiable in both arguments
+    (:math:`\partial G / \partial A = 1 - B`).
+
+    Defined in chapter 07 (SynA-ResNet), section "OR as A + B - AB".
+    """
+    return a + b - a * b
+
+
+#: the connect functions by name: SEW's ADD, AND and IAND, and SynA-ResNet's OR
+CONNECTS: dict[str, Connect] = {"add": add, "and": and_, "iand": iand, "or": or_}
 
 
 class Conv2d(nn.Conv2d):
