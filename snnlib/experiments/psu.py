@@ -232,7 +232,8 @@ def summary_table(rec: dict[str, Any]) -> "results.Table":
         rows=rows, numeric=(1, 2, 3, 4),
         caption=f"{rec['dataset']}, scale {rec['scale']}, seeds {rec['seeds']} (mean ± std over {n})",
         notes=["firing rate: spikes per neuron per time step, all spiking layers, on the test set after the "
-               "last epoch; wall time: training and evaluation of one run, on " + str(rec.get("device", "?"))])
+               "last epoch; wall time: training and evaluation of one run, on " + str(rec.get("device", "?"))
+               + (f", trained on {threads} thread(s)" if (threads := rec["config"].get("threads")) else "")])
 
 
 def _run(experiment: str, scale: str, seed: int, progress: bool) -> dict[str, Any]:
