@@ -36,3 +36,29 @@ def test_the_claim_is_judged_on_the_mean_over_seeds():
     assert holds and "91.0 ± 2.0%" in text and "3 seeds" in text
     assert not foundations._check_mlp({"final_test_acc": 0.89, "final_test_acc_std": 0.0, "seeds": 3,
                                        "epochs": 20, "train_wall_s": 1.0})[0]
+
+
+def test_ci_runs_train_on_the_threads_their_settings_name_and_restore_the_count(tiny, monkeypatch):
+    import torch
+
+    from snnlib import train
+    from snnlib.experiments import psn
+
+    seen = []
+    real_fit = train.fit
+
+    def fit(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real_fit(*args, **{**kwargs, "epochs": 1})
+    monkeypatch.setattr(train, "fit", fit)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        foundations.train_mlp("ci", seed=0, progress=False)
+        psn.train_neuron("sliding_psn", "ci", k=2, seed=0, progress=False, epochs=1)
+        assert seen == [1, 1], seen
+        assert torch.get_num_threads() == 2
+        assert foundations.settings("ci")["threads"] == 1 and psn.settings("ci")["threads"] == 1
+        assert "threads" not in psn.settings("gpu")
+    finally:
+        torch.set_num_threads(before)

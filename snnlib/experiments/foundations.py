@@ -9,7 +9,8 @@ Defined in chapter 00 (Foundations), section "Experiment: training a spiking net
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import contextlib
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 import torch.nn as nn
@@ -19,7 +20,7 @@ from ..neurons import LIF
 from ..utils import seed_everything
 from . import Claim, Experiment, register
 
-__all__ = ["SpikingMLP", "settings", "train_mlp", "run_mlp"]
+__all__ = ["SpikingMLP", "settings", "torch_threads", "train_mlp", "run_mlp"]
 
 TARGET_ACC = 0.90
 
@@ -49,18 +50,37 @@ class SpikingMLP(nn.Module):
 def settings(scale: str) -> dict[str, Any]:
     """The MLP run at ``scale`` (the same offline data at every scale; larger runs train longer).
 
-    ``seeds``: how many seeds (``seed``, ``seed + 1``, ...) :func:`run_mlp` trains.
+    ``seeds``: how many seeds (``seed``, ``seed + 1``, ...) :func:`run_mlp` trains; ``threads``: the
+    torch threads it trains on (:func:`torch_threads`; absent: unchanged).
 
     Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
     return config.choose(
         ci={"dataset": "digits-rows", "hidden": 128, "epochs": 20, "batch_size": 32, "lr": 1e-2,
-            "seeds": 3},
+            "seeds": 3, "threads": 1},
         gpu={"dataset": "digits-rows", "hidden": 256, "epochs": 40, "batch_size": 32, "lr": 1e-2,
              "seeds": 3},
         full={"dataset": "digits-rows", "hidden": 256, "epochs": 80, "batch_size": 32, "lr": 1e-2,
               "seeds": 3},
         scale_name=scale)
+
+
+@contextlib.contextmanager
+def torch_threads(n: Optional[int]) -> Iterator[None]:
+    """Run the block with ``n`` torch threads (``None``: unchanged), and restore the count after.
+
+    The ``ci`` networks are small, so a second thread gains little; on a shared, loaded CPU every
+    multi-threaded op waits for both threads to get a time slice.  Measured on the book's 2-core machine
+    at load 9-13: chapter 01's ``ci`` experiments took about 4 minutes on one thread, and on two did not
+    get past the neuron comparison in 37 minutes.
+    """
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def train_mlp(scale: str, *, neuron: Optional[Callable[[int], nn.Module]] = None, seed: int = 0,
@@ -71,8 +91,9 @@ def train_mlp(scale: str, *, neuron: Optional[Callable[[int], nn.Module]] = None
     train_loader, test_loader = data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=seed)
     ds = train_loader.dataset
     model = SpikingMLP(ds.T, ds.sample_shape[-1], ds.n_classes, hidden=s["hidden"], neuron=neuron)
-    h = train.fit(model, train_loader, test_loader, epochs=s["epochs"], optimizer="adamw", lr=s["lr"], seed=seed,
-                  progress=progress, desc="spiking MLP")
+    with torch_threads(s.get("threads")):
+        h = train.fit(model, train_loader, test_loader, epochs=s["epochs"], optimizer="adamw", lr=s["lr"],
+                      seed=seed, progress=progress, desc="spiking MLP")
     return h, model
 
 

@@ -30,6 +30,7 @@ from .. import config, data, train
 from ..neurons import LIF, PSN, MaskedPSN, ResetFreeLIF, SlidingPSN
 from ..utils import seed_everything
 from . import Claim, Experiment, register, runs_dir
+from .foundations import torch_threads
 
 __all__ = ["NEURONS", "LABELS", "make_neuron", "lambda_schedule", "band_init_", "SequenceNet", "SCIFARNet",
            "settings", "build_model", "train_neuron", "paper_key", "run_neurons", "run_order"]
@@ -152,7 +153,9 @@ class SCIFARNet(nn.Module):
 def settings(scale: str) -> dict[str, Any]:
     """Everything that sizes the PSN experiments at ``scale``.
 
-    ``masked_band_init`` (``ci`` only) applies :func:`band_init_`.  The paper's schedule closes the mask
+    ``threads`` (``ci``): the torch threads the runs train on (see
+    :func:`snnlib.experiments.foundations.torch_threads`).  ``masked_band_init`` (``ci`` only) applies
+    :func:`band_init_`.  The paper's schedule closes the mask
     after an eighth of training: about 12,500 optimiser steps in the paper and 1,200 at ``gpu``, but 46
     at ``ci`` (2 of 10 epochs of 23 batches).  With the paper's weights the masked PSN of order k = 1 or
     2 then stops firing for good and scores chance (measured at ``ci``, seed 0, k = 1: firing rate 0
@@ -163,7 +166,7 @@ def settings(scale: str) -> dict[str, Any]:
     return config.choose(
         ci={"dataset": "digits-pixels", "T": 64, "hidden": 48, "layers": 2, "epochs": 15, "order_epochs": 10,
             "batch_size": 64, "k": 64, "orders": [1, 2, 4, 8], "order_kinds": ["masked_psn", "sliding_psn"],
-            "seeds": 3, "masked_band_init": True},
+            "seeds": 3, "masked_band_init": True, "threads": 1},
         gpu={"dataset": "scifar10", "order_dataset": "scifar100", "T": 32, "channels": 128, "epochs": 24,
              "batch_size": 128, "k": 32, "orders": [1, 2, 4, 32], "order_kinds": ["masked_psn", "sliding_psn"],
              "seeds": 1},
@@ -219,9 +222,10 @@ def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Opt
     label = LABELS[kind] + (f" k={k}" if k is not None and kind != "psn" else "")
     # gpu and full runs take hours: a checkpoint per epoch lets a rerun of the same command resume
     ckpt = None if scale == "ci" else runs_dir() / f"psn-{name}-{scale}" / f"{kind}-k{k}-seed{seed}-e{epochs}"
-    return train.fit(model, train_loader, test_loader, epochs=epochs, label_smoothing=0.1, seed=seed,
-                     on_epoch_start=lambda_schedule(epochs) if kind == "masked_psn" else None,
-                     progress=progress, desc=label, checkpoint_dir=ckpt, **_recipe(kind, scale))
+    with torch_threads(s.get("threads")):
+        return train.fit(model, train_loader, test_loader, epochs=epochs, label_smoothing=0.1, seed=seed,
+                         on_epoch_start=lambda_schedule(epochs) if kind == "masked_psn" else None,
+                         progress=progress, desc=label, checkpoint_dir=ckpt, **_recipe(kind, scale))
 
 
 def paper_key(kind: str, dataset: str) -> str:
