@@ -87,6 +87,7 @@ def _load_chapters() -> None:
     from . import spikformer  # noqa: F401
     from . import spikformer_v2  # noqa: F401
     from . import ms_resnet  # noqa: F401
+    from . import syna  # noqa: F401
 
 
 def names() -> list[str]:
