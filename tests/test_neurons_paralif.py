@@ -285,3 +285,22 @@ def test_the_three_fft_error_is_within_the_tail_bound():
             assert err <= bound + 1e-13                      # rounding, once the tail is gone
             if T >= 50 and bound > 1e-10:
                 assert err >= 0.3 * bound                    # and the bound is the right size
+
+
+@pytest.mark.parametrize("firing", DETERMINISTIC)
+def test_fused_fast_sigmoid_threshold_equals_the_composition(firing):
+    # fire() fuses H(v - theta) with the fast sigmoid; a surrogate that is not FastSigmoid takes the plain path
+    class Plain(FastSigmoid):
+        pass
+
+    u = (2 * _x(30, seed=12)).requires_grad_(True)
+    th = torch.tensor(0.3 if firing not in DELTA_MODES else 0.05, dtype=F64, requires_grad=True)
+    s = fire(u, firing, th)
+    (s * torch.arange(30, dtype=F64).view(30, 1, 1)).sum().backward()
+    gu, gth = u.grad.clone(), th.grad.clone()
+    u.grad = th.grad = None
+    s2 = fire(u, firing, th, surrogate_function=Plain())
+    (s2 * torch.arange(30, dtype=F64).view(30, 1, 1)).sum().backward()
+    assert torch.equal(s, s2) and float(s.sum()) > 0
+    torch.testing.assert_close(gu, u.grad, rtol=1e-12, atol=0)
+    torch.testing.assert_close(gth, th.grad, rtol=1e-12, atol=0)

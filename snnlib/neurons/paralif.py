@@ -101,6 +101,26 @@ def _gumbel_softmax(v: torch.Tensor, generator: Optional[torch.Generator]) -> to
     return y_hard - y_soft.detach() + y_soft  # straight-through: the value of y_hard, the gradient of y_soft
 
 
+class _FastSigmoidThreshold(torch.autograd.Function):
+    """``H(v - theta)`` with the fast-sigmoid surrogate, fused: no ``[T, N, *]`` temporary for ``v - theta``
+    in the forward pass, and the threshold's gradient ``-sum(dS/dv)`` from the same pass."""
+
+    @staticmethod
+    def forward(ctx, v: torch.Tensor, theta: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.save_for_backward(v, theta)
+        ctx.scale = scale
+        return torch.gt(v, theta).to(v.dtype)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor):
+        v, theta = ctx.saved_tensors
+        d = torch.sub(v, theta).abs_().mul_(ctx.scale).add_(1)  # the arithmetic of FastSigmoid
+        d.mul_(d)
+        gv = torch.div(g, d, out=d)
+        g_theta = (-gv.sum()).reshape(theta.shape) if ctx.needs_input_grad[1] else None
+        return (gv if ctx.needs_input_grad[0] else None), g_theta, None
+
+
 def _previous(v: torch.Tensor, first: float = 0.0) -> torch.Tensor:
     """``v`` delayed by one step along time, ``first`` at t = 0: ``[first, v[0], ..., v[T-2]]``."""
     return F.pad(v, [0, 0] * (v.dim() - 1) + [1, 0], value=first)[:-1]
@@ -141,6 +161,9 @@ def fire(u: torch.Tensor, firing: str, threshold: torch.Tensor | float = 1.0, *,
     spike_fn = FastSigmoid() if surrogate_function is None else surrogate_function
     if firing in DELTA_MODES:
         v = v - _previous(v, float(normalise(torch.zeros(()), firing)))  # v[-1] = norm(0), at rest
+    if type(spike_fn) is FastSigmoid:  # fused, same numbers
+        theta = threshold if isinstance(threshold, torch.Tensor) else torch.tensor(float(threshold))
+        return _FastSigmoidThreshold.apply(v, theta.to(dtype=v.dtype, device=v.device), spike_fn.scale)
     return spike_fn(v - threshold)
 
 
