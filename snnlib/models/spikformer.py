@@ -41,7 +41,7 @@ from ..neurons import LIF, Sigmoid
 
 __all__ = ["spikformer_lif", "spiking_attention", "attention_order", "attention_ops", "SSA", "SpikformerMLP",
            "SpikformerBlock", "SPS", "Spikformer", "ssa_state_from_spikingjelly",
-           "spikformer_state_from_spikingjelly", "ATTENTION_VARIANTS", "E_MAC_PJ", "E_AC_PJ"]
+           "spikformer_state_from_spikingjelly", "lively_bn_", "ATTENTION_VARIANTS", "E_MAC_PJ", "E_AC_PJ"]
 
 Order = Literal["auto", "qk_v", "q_kv"]
 ORDERS = ("auto", "qk_v", "q_kv")
@@ -380,3 +380,22 @@ def spikformer_state_from_spikingjelly(sd: dict, depth: int, dim: int) -> dict[s
                 out[f"blocks.{b}.mlp.{fc}.bn.{key}"] = sd[f"blocks.{b}.mlp.{fc}.1.{key}"]
     out["head.weight"], out["head.bias"] = sd["head.weight"], sd["head.bias"]
     return out
+
+
+def lively_bn_(module: nn.Module, seed: int = 0) -> nn.Module:
+    """Draw every BatchNorm's affine and running variance so that the neurons behind it fire; eval mode.
+
+    A randomly initialised spiking network with PyTorch's BN (weight 1, bias 0) is nearly silent, and two
+    silent networks agree trivially.  Cross-checks against a reference therefore draw, from ``seed``,
+    weight in [1, 3], bias in [0.5, 1.5] and running variance in [0.5, 2] for every ``BatchNorm1d/2d``.
+    Returns ``module``, in eval mode (so the running statistics are used).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            n, dt = m.num_features, m.weight.dtype
+            with torch.no_grad():
+                m.weight.copy_(1 + 2 * torch.rand(n, generator=gen, dtype=dt))
+                m.bias.copy_(0.5 + torch.rand(n, generator=gen, dtype=dt))
+                m.running_var.copy_(0.5 + 1.5 * torch.rand(n, generator=gen, dtype=dt))
+    return module.eval()

@@ -1,8 +1,9 @@
 """Spiking neurons, time-first ``[T, N, *]``: the serial LIF, the PSN family and leaky integration.
 
 * :class:`LIF` -- the serial LIF with reset (equal to spikingjelly's ``LIFNode``); chapter 00.
-* :class:`ATan` -- the fused ATan surrogate (equal to spikingjelly's); chapter 00.  :class:`Rect`, the
-  rectangle surrogate of MS-ResNet; chapter 06.
+* :class:`ATan` -- the fused ATan surrogate (equal to spikingjelly's); chapter 00.  :class:`Sigmoid`,
+  spikingjelly's default surrogate, for Spikformer; chapter 04.  :class:`Rect`, the rectangle surrogate of
+  MS-ResNet; chapter 06.
 * :func:`leaky_integrate` -- the reset-free leaky integrator, five methods; chapters 01 and 03.
 * :class:`ParaLIF` -- the parallelisable LIF, eleven firing functions, recurrent form; chapter 03.
 * :class:`ResetFreeLIF` -- the LIF without reset, as a loop and as a PSN; chapter 01.
@@ -19,7 +20,7 @@ from .paralif import FIRING_MODES, ParaLIF, three_fft_charge
 from .psn import PSN, MaskedPSN, SlidingPSN, causal_fir
 from .psu import IPSU, PSU, PSU_METHODS, RPSU, apply_a, apply_b, psu_matrices
 from .reset_free import ResetFreeLIF
-from .surrogate import ATan, FastSigmoid, LearnableATan, Rect, Sigmoid, atan_spike, default_surrogate, fast_sigmoid_spike, surrogate_grad
+from .surrogate import ATan, FastSigmoid, Rect, Sigmoid, LearnableATan, atan_spike, default_surrogate, fast_sigmoid_spike, surrogate_grad
 
 __all__ = [
     "LIF", "lif_multi_step",
