@@ -176,3 +176,24 @@ def test_official_batch_axis_gate_depends_on_the_other_samples():
     assert not torch.equal(ia.gate(h[:, perm]), g[:, perm])
     ia.per_sample = True
     assert torch.equal(ia.gate(h[:, perm]), ia.gate(h)[:, perm])
+
+
+def test_connects_and_released_gate_agree_with_spikingjelly():
+    sj = pytest.importorskip("spikingjelly.activation_based.model.sew_resnet")
+    from spikingjelly.activation_based import functional, neuron, surrogate
+
+    a, b = _binary(3, 4, 5, seed=5), _binary(3, 4, 5, seed=6)
+    for name, fn in (("ADD", R.add), ("AND", R.and_), ("IAND", R.iand)):
+        assert torch.equal(fn(a, b), sj.sew_function(b, a, name))   # theirs: (identity, out)
+    lif = neuron.LIFNode(tau=2.0, v_threshold=1.0, v_reset=0.0, detach_reset=True,
+                         surrogate_function=surrogate.ATan(), step_mode="m")
+    torch.manual_seed(0)
+    ia = A.IA(4, per_sample=False, gate_bias=1.5)
+    h = torch.rand(4, 12, 3, 2, 2)
+    with torch.no_grad():
+        a_ = ia.mlp(h)
+        theirs = lif(a_.t().contiguous()[..., None]).squeeze(-1).t()
+        functional.reset_net(lif)
+        assert torch.equal(ia.gate(h), theirs)
+        ia.per_sample = True
+        assert torch.equal(ia.gate(h), lif(a_[..., None]).squeeze(-1))
