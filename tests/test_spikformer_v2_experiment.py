@@ -77,6 +77,8 @@ def test_ci_run_through_reproduce(monkeypatch, tmp_path):
                                                      "spikformer_v2/imagenet/8layer", None]
     assert "claim" in rec and isinstance(rec["claim"]["holds"], bool)
     assert (tmp_path / "spikformer-v2-ci.json").is_file()
+    assert set(v2.LAST_NETWORKS) == {"mae", "pretrained", "scratch", "sps"}       # the chapter's demos
+    assert v2.LAST_NETWORKS["pretrained"].T == 4 and v2.LAST_NETWORKS["mae"].pretrain_T == 1
 
 
 def test_registry_marks_the_imagenet_figures_not_comparable():
