@@ -53,11 +53,29 @@ def test_numbers_are_added_by_keyword_only():
 
 
 def _bib_entries() -> dict[str, dict[str, str]]:
+    """``{key: {field: value}}`` of book/references.bib; values may span lines and hold nested braces."""
     text = (ROOT / "book" / "references.bib").read_text()
     out = {}
-    for m in re.finditer(r"@\w+\{(\w+),(.*?)\n\}", text, re.S):
-        fields = dict((k.lower(), v.strip().strip("{}")) for k, v in re.findall(r"(\w+)\s*=\s*(\{.*?\}|\d+),?\n",
-                                                                                 m.group(2) + "\n"))
+    for m in re.finditer(r"@\w+\{(\w+),", text):
+        fields, i = {}, m.end()
+        while True:
+            f = re.compile(r"\s*(\w+)\s*=\s*").match(text, i)
+            if not f:
+                break
+            i = f.end()
+            if text[i] == "{":
+                depth, j = 0, i
+                while True:
+                    depth += {"{": 1, "}": -1}.get(text[j], 0)
+                    j += 1
+                    if depth == 0:
+                        break
+                value, i = text[i + 1:j - 1], j
+            else:
+                v = re.compile(r"[^,\n}]+").match(text, i)
+                value, i = v.group(0), v.end()
+            fields[f.group(1).lower()] = " ".join(value.replace("{", "").replace("}", "").split())
+            i = re.compile(r"\s*,?").match(text, i).end()
         out[m.group(1)] = fields
     return out
 
@@ -71,7 +89,7 @@ def test_papers_cite_author_year_as_the_bibliography():
         entry = bib[p.bibkey]
         first = entry["author"].split(" and ")[0].split(",")[0].strip()
         assert p.authors.split()[0] == first, (p.key, first)
-        same = sorted((e["title"].lower().replace("{", ""), k) for k, e in bib.items()
+        same = sorted((e["title"].lower(), k) for k, e in bib.items()
                       if e["author"].split(" and ")[0].split(",")[0].strip() == first and e["year"] == entry["year"])
         letter = "abcdefghijklmnopqrstuvwxyz"[[k for _, k in same].index(p.bibkey)] if len(same) > 1 else ""
         assert p.year == entry["year"] + letter, (p.key, p.year, entry["year"] + letter)
