@@ -114,6 +114,8 @@ def test_pruned_network_equals_unpruned_with_silent_gates(placement):
     rates = A.gate_rates(model, [x[:8], x[8:]])
     silent = A.silent_blocks(rates)
     assert silent == names[:-1] and rates[names[-1]] > 0
+    steps = A.gate_rates(model, [x[:8], x[8:]], per_step=True)
+    assert all(len(v) == 4 and abs(sum(v) / 4 - rates[n]) < 1e-12 for n, v in steps.items())
     pruned, rep = A.natural_prune(model, silent, x=x[:4])
     with torch.no_grad():
         assert torch.equal(pruned(x), model(x))

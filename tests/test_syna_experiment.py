@@ -34,6 +34,7 @@ def test_ci_run_is_seeded_and_complete(monkeypatch, tmp_path):
         m = a["metrics"][key]
         assert m["pruned_equal"] and m["pruned_acc_change"] == 0 and m["branches"] == 3
         assert len(m["gate_history"]) == 2 and len(m["gate_history"][0]) == 1 + 1   # before epoch 1, end
+        assert all(len(v) == 4 for v in m["gate_history"][0][-1].values())          # one rate per step
     assert a["metrics"]["or"]["nonbinary_conv_macs_mac"] == 0
     assert a["seeds"] == [0, 1] and isinstance(a["claim"]["holds"], bool)
     assert [r["paper_key"] for r in a["rows"]][-2:] == ["syna/spikes_per_neuron", "syna/energy_reduction"]

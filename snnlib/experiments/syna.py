@@ -94,7 +94,7 @@ def build_model(net: str, scale: str, in_channels: int, classes: int) -> nn.Modu
 def train_one(net: str, scale: str, *, seed: int = 0, progress: bool = True, loaders=None,
               gate_history: Optional[list] = None) -> tuple[train.History, nn.Module]:
     """Train one network at ``scale``; for a SynA net, ``gate_history`` (a list) receives the IA gates'
-    firing rates over the test set before each epoch (the final ones are added by the caller)."""
+    firing rates per time step over the test set before each epoch (the caller adds the final ones)."""
     s = settings(scale)
     seed_everything(seed)
     train_loader, test_loader = loaders or _loaders(scale, seed)
@@ -103,7 +103,7 @@ def train_one(net: str, scale: str, *, seed: int = 0, progress: bool = True, loa
     hook = None
     if gate_history is not None and isinstance(model, SynAResNet):
         def hook(epoch: int, m: nn.Module) -> None:
-            gate_history.append(gate_rates(m, test_loader))
+            gate_history.append(gate_rates(m, test_loader, per_step=True))
     ckpt = None if scale == "ci" else runs_dir() / f"syna-orrc-{scale}" / f"{net}-seed{seed}"
     h = train.fit(model, train_loader, test_loader, epochs=s["epochs"], optimizer=s["optimizer"], lr=s["lr"],
                   loss=s["loss"], seed=seed, progress=progress, desc=LABELS[net], checkpoint_dir=ckpt,
@@ -236,7 +236,7 @@ def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, A
                        "energy_ac": syna_energy(model, x), "energy_mac": syna_energy(model, x, nonbinary="mac")}
                 if isinstance(model, SynAResNet):
                     p = prune_on(model, loaders[1])
-                    hist.append(p["rates"])
+                    hist.append(gate_rates(model, loaders[1], per_step=True))
                     run["prune"] = {k: v for k, v in p.items() if k != "model"}
                     run["gate_history"] = hist
                 runs.append(run)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Iterable, Literal, Optional
+from typing import Any, Callable, Iterable, Literal, Optional
 
 import torch
 from torch import nn
@@ -233,9 +233,11 @@ class SynAResNet(SpikingResNet):
 
 
 @torch.no_grad()
-def gate_rates(model: SynAResNet, batches: Iterable, *, device: Optional[torch.device] = None) -> dict[str, float]:
+def gate_rates(model: SynAResNet, batches: Iterable, *, device: Optional[torch.device] = None,
+               per_step: bool = False) -> dict[str, Any]:
     """The firing rate of each IA gate of ``model`` (evaluation mode) over ``batches`` of ``(x, y)`` or
     ``x``: ``{block name: spikes / (T x samples)}``.  A rate of exactly 0 is a gate that never fired.
+    With ``per_step`` each value is a list of T rates, one per time step (spikes / samples).
 
     Defined in chapter 07 (SynA-ResNet), section "Natural pruning, demonstrated".
     """
@@ -243,7 +245,7 @@ def gate_rates(model: SynAResNet, batches: Iterable, *, device: Optional[torch.d
     if not gates:
         raise ValueError("model has no IA gates; expected a SynAResNet with attention=True")
     dev = device or next(model.parameters()).device
-    spikes = {n: 0.0 for n in gates}
+    spikes: dict[str, Any] = {n: 0.0 for n in gates}
     count = {n: 0 for n in gates}
     was = model.training
     model.eval()
@@ -252,10 +254,13 @@ def gate_rates(model: SynAResNet, batches: Iterable, *, device: Optional[torch.d
             x = b[0] if isinstance(b, (tuple, list)) else b
             model(x.to(dev))
             for n, m in gates.items():
-                spikes[n] += float(m.last_gate.sum())
-                count[n] += m.last_gate.numel()
+                g = m.last_gate.double()
+                spikes[n] = spikes[n] + (g.sum(1) if per_step else float(g.sum()))
+                count[n] += g.shape[1] if per_step else g.numel()
     finally:
         model.train(was)
+    if per_step:
+        return {n[: -len(".ia")]: (spikes[n] / count[n]).tolist() for n in gates}
     return {n[: -len(".ia")]: spikes[n] / count[n] for n in gates}
 
 
