@@ -36,6 +36,11 @@ def test_use_detection():
     assert not backlinks.uses("from snnlib.neurons import MaskedPSN", mod, "MaskedPSN", imported=True)
     assert not backlinks.uses("y = other.MaskedPSN2()", mod, "MaskedPSN", imported=True)
     assert backlinks._imported("from snnlib.neurons import (\n    LIF,\n    MaskedPSN,\n)", mod, "MaskedPSN")
+    # a module imported under another name: from snnlib.experiments import psn as psn_exp
+    aliases = backlinks.module_aliases("from snnlib.experiments import psn as psn_exp\nimport snnlib.viz as v")
+    assert aliases == {"snnlib.experiments.psn": {"psn_exp"}, "snnlib.viz": {"v"}}
+    assert backlinks.uses("psn_exp.settings(scale)", "snnlib.experiments.psn", "settings",
+                          aliases=frozenset({"psn_exp"}))
 
 
 def test_every_chapter_in_the_toc_has_a_title_and_headings():

@@ -113,12 +113,26 @@ def _without_imports(code: str) -> str:
     return re.sub(r"^\s*(from\s+[\w.]+\s+)?import\s+[^\n]*$", "", code, flags=re.M)
 
 
-def uses(code: str, module: str, name: str, imported: bool = False) -> bool:
-    """Does this code use ``module.name``: as ``alias.name``, or by name once the chapter imported it?"""
+def module_aliases(code: str) -> dict[str, set[str]]:
+    """``{module: {alias}}`` for ``from a.b import c as d`` and ``import a.b.c as d`` in this code."""
+    out: dict[str, set[str]] = {}
+    for m in re.finditer(r"from\s+([\w.]+)\s+import\s+(\w+)\s+as\s+(\w+)", code):
+        out.setdefault(f"{m.group(1)}.{m.group(2)}", set()).add(m.group(3))
+    for m in re.finditer(r"^\s*import\s+([\w.]+)\s+as\s+(\w+)", code, re.M):
+        out.setdefault(m.group(1), set()).add(m.group(2))
+    return out
+
+
+def uses(code: str, module: str, name: str, imported: bool = False, aliases: frozenset[str] = frozenset()) -> bool:
+    """Does this code use ``module.name``: as ``alias.name`` (the module's own name, a parent's, or an
+    ``import ... as`` alias of the chapter), or by name once the chapter imported it?"""
     for full in _aliases(module):
         last = full.rsplit(".", 1)[1]
         if re.search(rf"(?<![\w.]){re.escape(last)}\.{re.escape(name)}\b", code) or \
                 re.search(rf"\b{re.escape(full)}\.{re.escape(name)}\b", code):
+            return True
+    for alias in aliases:
+        if re.search(rf"(?<![\w.]){re.escape(alias)}\.{re.escape(name)}\b", code):
             return True
     return imported and bool(re.search(rf"(?<![\w.]){re.escape(name)}\b", _without_imports(code)))
 
@@ -127,8 +141,9 @@ def first_use(module: str, name: str, book: list[Chapter]) -> tuple[Chapter, str
     """The first chapter that imports or uses ``module.name``, and the heading above its first use."""
     for ch in book:
         imported = any(_imported(code, module, name) for code in ch.code)
+        aliases = frozenset(a for code in ch.code for a in module_aliases(code).get(module, ()))
         for code, heading in zip(ch.code, ch.headings_before):
-            if uses(code, module, name, imported):
+            if uses(code, module, name, imported, aliases):
                 return ch, heading
         if imported:                                    # imported, never used: the import is the use
             return ch, next(h for code, h in zip(ch.code, ch.headings_before) if _imported(code, module, name))
