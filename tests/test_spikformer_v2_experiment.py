@@ -112,3 +112,17 @@ def test_gpu_path_end_to_end_on_synthetic_cifar_under_autocast(monkeypatch, tmp_
     again = experiments.reproduce("spikformer-v2", "gpu", progress=False, out_dir=tmp_path)
     for run in ("pretrained", "scratch"):
         assert again["metrics"][run]["per_seed_max_test_acc"] == m[run]["per_seed_max_test_acc"]
+
+
+def test_ci_runs_on_one_thread_and_restores_the_count(monkeypatch):
+    seen = []
+
+    def fake_seed(scale, s, seed, progress):
+        seen.append(torch.get_num_threads())
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(v2, "_one_seed", fake_seed)
+    torch.set_num_threads(2)
+    with pytest.raises(RuntimeError, match="stop"):
+        v2.run_v2("ci")
+    assert seen == [1] and torch.get_num_threads() == 2

@@ -57,6 +57,8 @@ def settings(scale: str) -> dict[str, Any]:
     full-resolution stages of each stem made one training step about four times slower on this CPU, and the
     three networks times three seeds did not fit the chapter's 75 s.  ``ratio`` is SCS's expansion; the SPS
     network's width is chosen to match the SCS network's parameter count.
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
     """
     common = {"patch": 4, "ratio": 2.0, "T": 4, "pretrain_T": 1, "mask_ratio": 0.75, "label_fraction": 0.1,
               "weight_decay": 0.05, "label_smoothing": 0.1}
@@ -80,7 +82,10 @@ def settings(scale: str) -> dict[str, Any]:
 
 def build_encoder(s: dict[str, Any], in_channels: int, classes: int, *, stem: str = "scs",
                   dim: Optional[int] = None) -> SpikformerV2:
-    """The experiment's network: SpikformerV2 with settings ``s`` (``stem="sps"``: chapter 04's stem)."""
+    """The experiment's network: SpikformerV2 with settings ``s`` (``stem="sps"``: chapter 04's stem).
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    """
     return SpikformerV2(depth=s["depth"], dim=dim or s["dim"], heads=s["heads"], T=s["T"], num_classes=classes,
                         in_channels=in_channels, patch=s["patch"], ratio=s["ratio"], stem=stem)
 
@@ -293,10 +298,18 @@ def run_v2(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any
 
     Metrics per run: max and final test accuracy (mean, std, per seed), the mean test-accuracy curve, wall
     time; for ``pretrained`` also the pre-training loss curve and time; ``sizes``: parameter counts.
+    At ``ci`` the runs use one CPU thread (restored afterwards): on these tiny tensors a second thread
+    made one seed take about six times the CPU time on the book's two-core machine.
     """
     s = settings(scale)
     seeds = [seed + i for i in range(s["seeds"])]
-    per_seed = [_one_seed(scale, s, sd, progress) for sd in seeds]
+    threads = torch.get_num_threads()
+    if scale == "ci":          # tiny tensors: a second thread only spins (6x the CPU time measured here)
+        torch.set_num_threads(1)
+    try:
+        per_seed = [_one_seed(scale, s, sd, progress) for sd in seeds]
+    finally:
+        torch.set_num_threads(threads)
     LAST_NETWORKS.clear()
     LAST_NETWORKS.update(per_seed[0]["networks"])
     for r in per_seed:
