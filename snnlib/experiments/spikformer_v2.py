@@ -58,7 +58,7 @@ def settings(scale: str) -> dict[str, Any]:
     three networks times three seeds did not fit the chapter's 75 s.  ``ratio`` is SCS's expansion; the SPS
     network's width is chosen to match the SCS network's parameter count.
 
-    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    Defined in chapter 05 (Spikformer V2), section "05 · Spikformer V2: a convolutional stem and masked-image pre-training, as a reduced analogue".
     """
     common = {"patch": 4, "ratio": 2.0, "T": 4, "pretrain_T": 1, "mask_ratio": 0.75, "label_fraction": 0.1,
               "weight_decay": 0.05, "label_smoothing": 0.1}
@@ -91,6 +91,10 @@ def build_encoder(s: dict[str, Any], in_channels: int, classes: int, *, stem: st
 
 
 def build_mae(encoder: SpikformerV2, s: dict[str, Any]) -> SpikingMAE:
+    """The pre-training model around ``encoder`` with settings ``s`` (mask ratio, decoder size, T).
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    """
     return SpikingMAE(encoder, s["size"], mask_ratio=s["mask_ratio"], decoder_dim=s["decoder_dim"],
                       decoder_depth=s["decoder_depth"], decoder_heads=s["decoder_heads"],
                       pretrain_T=s["pretrain_T"])
@@ -126,7 +130,10 @@ def _targets(ds) -> torch.Tensor:
 
 def label_subset(ds, fraction: float, seed: int) -> Subset:
     """A stratified ``fraction`` of ``ds``: ``ceil(fraction n_c)`` samples of each class ``c``, drawn with
-    ``seed``."""
+    ``seed``.
+
+    Defined in chapter 05 (Spikformer V2), section "What we found".
+    """
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction={fraction!r}; expected a label fraction in (0, 1]")
     y = _targets(ds)
@@ -362,7 +369,10 @@ def _check(m: dict[str, Any]) -> tuple[bool, str]:
 
 def stem_verdict(m: dict[str, Any]) -> tuple[str, str]:
     """Which stem is ahead at this scale: ``("SCS" | "SPS" | "neither", sentence)``.  "Neither" when the
-    means differ by less than the larger standard deviation."""
+    means differ by less than the larger standard deviation.
+
+    Defined in chapter 05 (Spikformer V2), section "Reproduction at `ci`: pre-training with few labels, and SCS against SPS".
+    """
     if "sps" not in m:
         return "neither", "the stem comparison did not run at this scale"
     a, b = m["scratch"], m["sps"]

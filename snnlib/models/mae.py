@@ -34,7 +34,10 @@ __all__ = ["patchify", "unpatchify", "random_masking", "pixel_mask", "masked_pat
 
 
 def patchify(x: torch.Tensor, p: int) -> torch.Tensor:
-    """Images ``[N, C, H, W]`` to patches ``[N, L, p p C]``, row-major over patches, each patch ``(p, p, C)``."""
+    """Images ``[N, C, H, W]`` to patches ``[N, L, p p C]``, row-major over patches, each patch ``(p, p, C)``.
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    """
     if x.dim() != 4 or x.shape[2] % p or x.shape[3] % p:
         raise ValueError(f"x has shape {tuple(x.shape)}; expected images [N, C, H, W] with H, W divisible by p={p}")
     N, C, H, W = x.shape
@@ -43,7 +46,10 @@ def patchify(x: torch.Tensor, p: int) -> torch.Tensor:
 
 
 def unpatchify(patches: torch.Tensor, p: int, channels: int, h: Optional[int] = None) -> torch.Tensor:
-    """Patches ``[N, L, p p C]`` back to images ``[N, C, h p, w p]`` (``h`` patch rows; default square)."""
+    """Patches ``[N, L, p p C]`` back to images ``[N, C, h p, w p]`` (``h`` patch rows; default square).
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    """
     if patches.dim() != 3 or patches.shape[2] != p * p * channels:
         raise ValueError(f"patches has shape {tuple(patches.shape)}; expected [N, L, {p * p * channels}] "
                          f"(p={p}, channels={channels})")
@@ -59,7 +65,10 @@ def unpatchify(patches: torch.Tensor, p: int, channels: int, h: Optional[int] = 
 def random_masking(N: int, L: int, ratio: float, *, generator: Optional[torch.Generator] = None,
                    device: Optional[torch.device | str] = None) -> torch.Tensor:
     """Which tokens stay visible: ``[N, L]`` bool, ``L - int(L ratio)`` True per sample, drawn by sorting
-    uniform noise from ``generator`` (so a seeded generator gives the same mask)."""
+    uniform noise from ``generator`` (so a seeded generator gives the same mask).
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    """
     if not 0.0 <= ratio < 1.0:
         raise ValueError(f"ratio={ratio!r}; expected a mask ratio in [0, 1)")
     keep = L - int(L * ratio)
@@ -71,7 +80,10 @@ def random_masking(N: int, L: int, ratio: float, *, generator: Optional[torch.Ge
 
 
 def pixel_mask(visible: torch.Tensor, p: int, h: Optional[int] = None) -> torch.Tensor:
-    """A token mask ``[N, L]`` as a pixel mask ``[N, 1, h p, w p]`` (True = visible pixel)."""
+    """A token mask ``[N, L]`` as a pixel mask ``[N, 1, h p, w p]`` (True = visible pixel).
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    """
     N, L = visible.shape
     h = math.isqrt(L) if h is None else h
     grid = visible.view(N, h, L // h)
@@ -81,7 +93,10 @@ def pixel_mask(visible: torch.Tensor, p: int, h: Optional[int] = None) -> torch.
 def masked_patch_loss(pred: torch.Tensor, patches: torch.Tensor, visible: torch.Tensor, *,
                       norm_pix: bool = True) -> torch.Tensor:
     r"""Mean squared error over the **masked** patches only (``visible`` False), on per-patch normalised
-    pixels when ``norm_pix``: :math:`\sum_i m_i \lVert y_i - \hat x_i \rVert^2 / P / \sum_i m_i`."""
+    pixels when ``norm_pix``: :math:`\sum_i m_i \lVert y_i - \hat x_i \rVert^2 / P / \sum_i m_i`.
+
+    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    """
     if pred.shape != patches.shape or visible.shape != pred.shape[:2]:
         raise ValueError(f"pred {tuple(pred.shape)}, patches {tuple(patches.shape)}, visible "
                          f"{tuple(visible.shape)}: expected pred and patches [N, L, P] and visible [N, L]")

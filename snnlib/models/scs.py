@@ -67,6 +67,8 @@ def masked_batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor, mask: Optional[torch.
     In training the statistics are the visible positions' (biased variance to normalise, unbiased for the
     running estimate, ``bn.momentum``, as ``nn.BatchNorm2d``); in evaluation the running ones.  Masked
     positions come out as exact zeros.  ``mask=None`` is ``bn(x)``.
+
+    Defined in chapter 05 (Spikformer V2), section "Masked convolution and BN over visible positions".
     """
     if mask is None:
         return bn(x)
