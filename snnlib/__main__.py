@@ -7,8 +7,6 @@
 * ``results``: print paper against measured from ``results/*.json`` and :mod:`snnlib.registry`
   (``--registry`` adds every paper number, ``--markdown`` prints the scoreboard page instead).
 * ``list``: the experiments and the datasets.
-
-Defined in chapter 00 (Foundations), "Reproductions".
 """
 from __future__ import annotations
 

@@ -8,8 +8,6 @@
 
 The default is ``gpu`` when CUDA is available and ``ci`` otherwise.  Chapters never hard-code epochs,
 sizes or datasets: they ask :func:`choose` or :func:`settings`.
-
-Defined in chapter 00 (Foundations), "Scale".
 """
 from __future__ import annotations
 
@@ -50,6 +48,8 @@ def scale() -> str:
 
     Raises:
         ValueError: the variable holds something other than ``ci``, ``gpu`` or ``full``.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
     raw = os.environ.get(ENV_VAR)
     if raw is None or raw.strip() == "":
@@ -132,7 +132,10 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
 
 
 def settings(chapter: str, scale_name: str | None = None) -> Settings:
-    """The settings of ``chapter`` at the current scale (or at ``scale_name``)."""
+    """The settings of ``chapter`` at the current scale (or at ``scale_name``).
+
+    Defined in chapter 00 (Foundations), section "00 · Foundations: the LIF neuron, its reset, and why it is serial".
+    """
     if chapter not in CHAPTERS:
         raise ValueError(f"chapter={chapter!r} has no settings; expected one of {', '.join(sorted(CHAPTERS))}")
     name = check_scale(scale_name, "scale_name")

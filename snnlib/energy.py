@@ -22,7 +22,8 @@ once).  BatchNorm is taken as folded into the preceding layer (not counted), as 
 counts it among the MACs of the first layer.  Products that are not layers (Spikformer's
 :math:`QK^TV`) are added by the chapter that has them.
 
-Defined in chapter 00 (Foundations), "Energy"; used by the Spikformer and SynA chapters.
+First used in chapter 04 (Spikformer), section "Operations and energy"; chapter 07 adds the paper's
+convention for non-binary inputs.
 """
 from __future__ import annotations
 

@@ -228,6 +228,8 @@ def device_matches_scale(rec: Mapping[str, Any]) -> bool:
 
     The record's own ``device_matches_scale`` field decides when it has one; older records are judged by
     their ``scale`` and ``device`` (``"cpu (...)"``).
+
+    Defined in chapter 06 (MS-ResNet), section "At `gpu` scale".
     """
     flag = rec.get("device_matches_scale")
     if flag is not None:
@@ -284,7 +286,10 @@ COMMITTED_SCALES = ("gpu", "full")
 
 
 def committed_dir() -> Path:
-    """The repository's ``results/``: the committed ``gpu``/``full`` records (whatever ``$SNNLIB_RESULTS`` says)."""
+    """The repository's ``results/``: the committed ``gpu``/``full`` records (whatever ``$SNNLIB_RESULTS`` says).
+
+    Defined in chapter 06 (MS-ResNet), section "At `gpu` scale".
+    """
     return Path(__file__).resolve().parents[1] / "results"
 
 

@@ -19,8 +19,6 @@
 
 The history (per epoch: losses, accuracies, firing rates, learning rate, wall time) is returned and, with
 ``checkpoint_dir``, saved as ``history.json``.
-
-Defined in chapter 00 (Foundations), "Training".
 """
 from __future__ import annotations
 

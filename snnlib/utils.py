@@ -1,6 +1,4 @@
 """Seeds, device choice, the environment report, the static-build switch and the allocator setting.
-
-Defined in chapter 00 (Foundations), "Set-up".
 """
 from __future__ import annotations
 
@@ -29,6 +27,8 @@ def is_static_build() -> bool:
 
     Then demos emit self-contained HTML (plotly figures with precomputed frames, saved widget state)
     and progress bars print plain text instead of live widgets.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
     return os.environ.get(STATIC_ENV_VAR, "") not in ("", "0", "false", "False")
 
@@ -93,6 +93,8 @@ def seed_everything(seed: int = DEFAULT_SEED, *, deterministic: bool = True) -> 
     With ``deterministic=True`` torch is asked for deterministic algorithms on CPU, so that a rerun at
     ``ci`` scale prints the same numbers.  On CUDA, deterministic kernels are requested where torch has
     them (``warn_only``), since some have none.  It also calls :func:`steady_allocator`.
+
+    Defined in chapter 00 (Foundations), section "00 · Foundations: the LIF neuron, its reset, and why it is serial".
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise TypeError(f"seed={seed!r} must be an int")
@@ -112,7 +114,10 @@ def seed_everything(seed: int = DEFAULT_SEED, *, deterministic: bool = True) -> 
 
 
 def device(prefer: str | None = None) -> torch.device:
-    """The device to compute on: ``prefer`` if given, else CUDA when available, else CPU."""
+    """The device to compute on: ``prefer`` if given, else CUDA when available, else CPU.
+
+    Defined in chapter 00 (Foundations), section "00 · Foundations: the LIF neuron, its reset, and why it is serial".
+    """
     if prefer is not None:
         dev = torch.device(prefer)
         if dev.type == "cuda" and not torch.cuda.is_available():
@@ -132,7 +137,10 @@ def _version(distribution: str) -> str:
 
 def env_report(seed: int | None = DEFAULT_SEED, *, print_it: bool = True) -> str:
     """One line: versions, device, scale, seed and the allocator mode (:func:`steady_allocator`, which
-    this calls).  Printed at the top of every chapter."""
+    this calls).  Printed at the top of every chapter.
+
+    Defined in chapter 00 (Foundations), section "00 · Foundations: the LIF neuron, its reset, and why it is serial".
+    """
     from . import __version__
 
     malloc = steady_allocator()

@@ -9,8 +9,6 @@
   (:func:`snnlib.utils.is_static_build`) it precomputes every combination and emits a plotly figure with
   one slider per parameter, so the demo stays interactive on the static site.  Only that figure: the
   live ipywidgets controls would be drawn there but could not drive anything.
-
-Defined in chapter 00 (Foundations), "Interactive demo".
 """
 from __future__ import annotations
 
@@ -353,6 +351,8 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
         static: force the static (``True``) or live (``False``) form; default: the book-build switch.
 
     The demo is displayed; nothing is returned, so the call can end a cell without echoing a value.
+
+    Defined in chapter 00 (Foundations), section "Interactive demo".
     """
     from IPython.display import HTML, display
 

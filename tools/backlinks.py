@@ -181,18 +181,15 @@ def problems() -> list[str]:
     return out
 
 
-def _rewrite(obj: object, line: str) -> bool:
-    """Put ``line`` in ``obj``'s docstring in its source file (replacing an old back-link)."""
-    path = Path(inspect.getsourcefile(obj))
-    src_lines, start = inspect.getsourcelines(obj)
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines(keepends=True)
-    # find the docstring: the first triple-quoted string after the def/class line(s)
+def _rewrite(path: Path, start: int, length: int, line: str) -> bool:
+    """Put ``line`` in the docstring of the definition at ``start`` (1-based, ``length`` lines) of ``path``,
+    replacing an old back-link.  False when the definition has no docstring."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     body_from = start - 1
     i = body_from
-    while i < len(lines) and '"""' not in lines[i]:
+    while i < len(lines) and i < body_from + length and '"""' not in lines[i]:
         i += 1
-    if i >= len(lines) or i > body_from + len(src_lines):
+    if i >= len(lines) or i >= body_from + length or i > body_from + 12:   # no docstring at the top
         return False
     indent = re.match(r"\s*", lines[i]).group(0)
     j = i if lines[i].count('"""') >= 2 else i + 1
@@ -204,22 +201,24 @@ def _rewrite(obj: object, line: str) -> bool:
     if old:
         new_doc = doc[:old.start()] + line + doc[old.end():]
     elif i == j:                                               # one-line docstring
-        body = doc.strip()[3:-3]
-        new_doc = f'{indent}"""{body}\n\n{indent}{line}\n{indent}"""\n'
+        head = doc.rstrip()[:-3].rstrip()
+        new_doc = f"{head}\n\n{indent}{line}\n{indent}\"\"\"\n"
     else:
         close = doc.rstrip().rfind('"""')
         head = doc[:close].rstrip()
         new_doc = f"{head}\n\n{indent}{line}\n{indent}\"\"\"\n"
     if new_doc == doc:
-        return False
+        return True
     lines[i:j + 1] = [new_doc]
     path.write_text("".join(lines), encoding="utf-8")
     return True
 
 
 def write() -> list[str]:
+    """Write the back-link of every public symbol a chapter uses.  All positions are read before the
+    first write, and each file is edited from its last definition up, so no edit moves another's lines."""
     book = chapters()
-    changed = []
+    todo = []
     for module, name, obj in public_symbols():
         found = first_use(module, name, book)
         if found is None:
@@ -229,10 +228,16 @@ def write() -> list[str]:
         st = stamp_of(obj)
         if st and st[0] == ch.number and st[2] == heading:
             continue
-        if _rewrite(obj, line):
-            changed.append(f"{module}.{name}: {line}")
-        else:
-            changed.append(f"{module}.{name}: NO DOCSTRING, add by hand: {line}")
+        target = inspect.unwrap(obj)                 # a decorated function: its own source, not the wrapper's
+        path = Path(inspect.getsourcefile(target)).resolve()
+        if ROOT / "snnlib" not in path.parents:      # never write outside the library
+            raise RuntimeError(f"{module}.{name}: its source is {path}, outside {ROOT / 'snnlib'}")
+        src, start = inspect.getsourcelines(target)
+        todo.append((path, start, len(src), f"{module}.{name}", line))
+    changed = []
+    for path, start, length, where, line in sorted(todo, key=lambda t: (str(t[0]), -t[1])):
+        ok = _rewrite(path, start, length, line)
+        changed.append(f"{where}: {line}" if ok else f"{where}: NO DOCSTRING, add by hand: {line}")
     return changed
 
 

@@ -8,8 +8,6 @@ datasets serve ``gpu`` and ``full``.  Batches are time-first for sequences, ``[T
 >>> train, test = loaders("digits-rows", "ci")   # doctest: +SKIP
 >>> x, y = next(iter(train)); x.shape             # doctest: +SKIP
 torch.Size([8, 64, 8])
-
-Defined in chapter 00 (Foundations), "Data".
 """
 from __future__ import annotations
 
@@ -197,6 +195,8 @@ def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int]
     generator seeded by ``seed``.  ``options`` go to the dataset (for example ``T=16`` for an event set).
     A real dataset that is missing raises :class:`MissingDataError`, which says where to put it;
     ``download`` as in :func:`datasets`.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
     spec = _spec(name)
     scale_name = config.check_scale(scale)

@@ -11,8 +11,6 @@ A still digit seen by a still sensor gives no events, so N-MNIST moved the senso
 a triangle; :func:`simulate_dvs` does the same with sub-pixel (bilinear) shifts of the image.  The
 events come out as tonic's structured arrays (fields ``x, y, t, p``; ``t`` in microseconds), so tonic's
 transforms (``ToFrame``, ``Denoise``, ``Downsample``, ...) apply unchanged.
-
-Defined in chapter 00 (Foundations), "Data".
 """
 from __future__ import annotations
 

@@ -14,8 +14,6 @@ Every builder returns ``(train, test)``, two :class:`ArrayDataset` objects held 
   implementation.
 * Delayed recall: a class cue at the start, distractor spikes, a recall signal at the end; the label is
   the cue.  A neuron that forgets within ``delay`` steps cannot answer.
-
-Defined in chapter 00 (Foundations), "Data".
 """
 from __future__ import annotations
 
@@ -159,6 +157,8 @@ def digits_images(size: int = 8, *, test_fraction: float = 0.2, seed: int = 0) -
     ``size=8`` is the original resolution; a larger ``size`` upsamples bilinearly (``align_corners=False``),
     so that a vision model with a 16x-downsampling stem (Spikformer's SPS, for one) has tokens left:
     ``size=32`` gives 8 x 8 patches of 4 x 4 pixels.  The image chapters (04 to 07) all use this.
+
+    Defined in chapter 04 (Spikformer), section "Interactive demo".
     """
     if isinstance(size, bool) or not isinstance(size, int) or size < 8:
         raise ValueError(f"size={size!r}; expected an integer >= 8 (the digits are 8 x 8 pixels)")

@@ -21,8 +21,6 @@ Event datasets become frames with tonic's ``ToFrame(n_time_bins=T)``: a sample i
 (``[T, 700]`` for SHD), stacked time-first by the loaders.  Images are ``[3, 32, 32]``; sequential CIFAR
 feeds an image column by column, a sample being ``[T=32, 3, 32]`` (one 96-value column per step, channels
 by rows), as in the PSN paper's code.
-
-Defined in chapter 00 (Foundations), "Data".
 """
 from __future__ import annotations
 

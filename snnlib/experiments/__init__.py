@@ -9,8 +9,6 @@ At ``ci`` scale the data are offline stand-ins (the digits, MNIST-1D, ...), so a
 claim (an ordering, a trend) and is never set beside the paper's number as if it were comparable.  At
 ``gpu`` scale the dataset is the paper's but the training is shorter; at ``full`` the setting is the
 paper's.
-
-Defined in chapter 00 (Foundations), "Reproductions".
 """
 from __future__ import annotations
 
@@ -195,6 +193,8 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
     The record says where it ran (``device``, ``environment``: see :func:`environment`).  A ``gpu`` or
     ``full`` run on a machine without CUDA warns and is marked ``"device_matches_scale": false``, so that
     it is never shown as a result of that scale.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
     from .. import data
 

@@ -48,6 +48,8 @@ def settings(scale: str) -> dict[str, Any]:
     per network on this (loaded) CPU, and the page trains 24 networks.  In those 24 steps Adam at 3e-3
     left MS-8, MS-20 and vanilla-20 at chance (seeds 0 and 1: 10 to 23% test accuracy); at 2e-2 they
     reached 78 to 91%, 85 to 91% and 43 to 63%.
+
+    Defined in chapter 06 (MS-ResNet), section "06 · MS-ResNet: membrane shortcuts and deep spiking ResNets that do not degrade".
     """
     return config.choose(
         ci={"dataset": "digits-images", "size": 8, "families": list(FAMILIES), "depths": [8, 20], "width": 8,

@@ -112,7 +112,10 @@ class ParaLIFNet(nn.Module):
 
 
 def settings(scale: str) -> dict[str, Any]:
-    """Everything that sizes the ParaLIF experiments at ``scale``."""
+    """Everything that sizes the ParaLIF experiments at ``scale``.
+
+    Defined in chapter 03 (ParaLIF), section "Reproduction: the firing functions against LIF".
+    """
     return config.choose(
         ci={"firing": {"dataset": "yin-yang (currents)", "encoding": "current", "n_train": 800, "n_test": 300,
                        "T": 20, "dt": 1e-3, "hidden": [64], "epochs": 12, "batch_size": 100, "lr": 3e-2},
@@ -257,7 +260,10 @@ def run_firing(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str,
 
 def best_modes(firing_metrics: dict[str, Any]) -> tuple[str, str]:
     """The most accurate deterministic and the most accurate stochastic mode (ties: the first in
-    :data:`FIRING_MODES`)."""
+    :data:`FIRING_MODES`).
+
+    Defined in chapter 03 (ParaLIF), section "Reproduction: event data through tonic".
+    """
     det = [m for m in FIRING_MODES if m not in STOCHASTIC_MODES]
     best = lambda modes: max(modes, key=lambda m: (firing_metrics[m]["acc"], -modes.index(m)))  # noqa: E731
     return best(det), best(list(STOCHASTIC_MODES))
@@ -273,6 +279,8 @@ def run_events(scale: str, *, seed: int = 0, progress: bool = True, modes: Optio
     (``config["modes_from"]``).  ``root``: the data folder (default :func:`snnlib.data.data_root`);
     ``overrides`` replace entries of ``settings(scale)["events"]`` (the CPU test of the ``gpu`` path
     shrinks T, the networks and the epochs with it).
+
+    Defined in chapter 03 (ParaLIF), section "Reproduction: event data through tonic".
     """
     s = settings(scale)
     c = {**s["events"], **(overrides or {})}

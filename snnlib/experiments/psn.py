@@ -81,6 +81,8 @@ def band_init_(model: nn.Module) -> nn.Module:
     :math:`U(-1/\sqrt{k}, 1/\sqrt{k})`, so the closed neuron's charge has the spread the open one had
     (:math:`1/\sqrt{3}`); the entries outside the band (gone at :math:`\lambda = 1`) keep the paper's
     draw, and order k = T keeps the paper's weights untouched.  Returns ``model``.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
     for m in model.modules():
         if isinstance(m, MaskedPSN) and m.k < m.T:
@@ -108,6 +110,8 @@ class SequenceNet(nn.Module):
 
     The small network of the ``ci`` runs: the paper's layer pattern (synapse, BN, neuron) on a vector per
     step.  The readout is averaged over T by the trainer, as in the paper.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
 
     def __init__(self, kind: str, T: int, features: int, classes: int, hidden: int = 64, layers: int = 2,
@@ -162,6 +166,8 @@ def settings(scale: str) -> dict[str, Any]:
     in both layers from epoch 1 on, layer-2 weight gradient 2e-6, test accuracy 10%; with
     :func:`band_init_`: firing rates 5% and 3%, test accuracy 28%).  ``gpu`` and ``full`` keep the
     paper's initialisation.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
     """
     return config.choose(
         ci={"dataset": "digits-pixels", "T": 64, "hidden": 48, "layers": 2, "epochs": 15, "order_epochs": 10,

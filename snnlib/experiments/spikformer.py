@@ -42,6 +42,8 @@ def settings(scale: str) -> dict[str, Any]:
     one epoch took about 20 times longer on this CPU.  Six runs (two attentions, three seeds) must fit in
     the chapter's minute: one block of dim 32 for 5 epochs costs about 12 s of one core per run here
     (two blocks: 2.35 s an epoch against 1.84), and reaches 81-85% (seed 0).
+
+    Defined in chapter 04 (Spikformer), section "Reproduction: SSA against softmax attention".
     """
     return config.choose(
         ci={"dataset": "digits-images", "size": 16, "depth": 1, "dim": 32, "heads": 4, "T": 4, "epochs": 5,

@@ -52,6 +52,8 @@ def settings(scale: str) -> dict[str, Any]:
     At ``ci`` the learning rate is 1e-2, not the paper's 1e-3: in 48 steps (512 digits, batch 32, 3
     epochs) Adam at 1e-3 left SynA-ResNet at chance (10%) and ADD / OR at 68 / 59% (seed 0, this CPU);
     at 1e-2 the three reached 93, 90 and 91%.  The ``gpu`` and ``full`` scales use the paper's 1e-3.
+
+    Defined in chapter 07 (SynA-ResNet), section "07 · SynA-ResNet: OR residual connections, synergistic attention and natural pruning".
     """
     return config.choose(
         ci={"dataset": "digits-images", "size": 8, "nets": list(NETS), "depth": 8, "width": 8, "T": 4,
@@ -94,7 +96,10 @@ def build_model(net: str, scale: str, in_channels: int, classes: int) -> nn.Modu
 def train_one(net: str, scale: str, *, seed: int = 0, progress: bool = True, loaders=None,
               gate_history: Optional[list] = None) -> tuple[train.History, nn.Module]:
     """Train one network at ``scale``; for a SynA net, ``gate_history`` (a list) receives the IA gates'
-    firing rates per time step over the test set before each epoch (the caller adds the final ones)."""
+    firing rates per time step over the test set before each epoch (the caller adds the final ones).
+
+    Defined in chapter 07 (SynA-ResNet), section "Natural pruning, demonstrated".
+    """
     s = settings(scale)
     seed_everything(seed)
     train_loader, test_loader = loaders or _loaders(scale, seed)
@@ -142,7 +147,10 @@ def syna_energy(model: nn.Module, x: torch.Tensor, *, nonbinary: str = "ac") -> 
 def test_logits(model: nn.Module, loader) -> torch.Tensor:
     """The logits ``[T, N, classes]`` of ``model`` (evaluation mode, float32: autocast off, since an
     enclosing autocast region caches low-precision copies of weights that training has since changed)
-    on every batch of ``loader``."""
+    on every batch of ``loader``.
+
+    Defined in chapter 07 (SynA-ResNet), section "Exercises".
+    """
     was = model.training
     model.eval()
     dev = next(model.parameters()).device
@@ -156,7 +164,10 @@ def test_logits(model: nn.Module, loader) -> torch.Tensor:
 def prune_on(model: SynAResNet, loader) -> dict[str, Any]:
     """Natural pruning of ``model`` on ``loader``: the IA gates' rates, the silent branches, the pruned
     network and whether its logits equal the unpruned ones on every sample (``equal``), the accuracy
-    of both, and the parameters and MACs removed.  Runs in float32 (autocast off)."""
+    of both, and the parameters and MACs removed.  Runs in float32 (autocast off).
+
+    Defined in chapter 07 (SynA-ResNet), section "Natural pruning, demonstrated".
+    """
     with torch.autocast(next(model.parameters()).device.type, enabled=False):
         return _prune_on(model, loader)
 
@@ -187,7 +198,10 @@ def batch_axis_difference(model: SynAResNet, x: torch.Tensor, *, seed: int = 0) 
     """What the released batch-axis gate changes on batch ``x``, against the per-sample gate: the
     fraction of gate values that differ, the fraction of predictions that change, and for each gate
     whether permuting the batch permutes the outputs (the largest deviation of ``model(x[perm])`` from
-    ``model(x)[:, perm]``)."""
+    ``model(x)[:, perm]``).
+
+    Defined in chapter 07 (SynA-ResNet), section "The released script's gate runs along the batch".
+    """
     perm = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed)).to(x.device)
     was = model.training
     model.eval()

@@ -199,7 +199,7 @@ class SynAResNet(SpikingResNet):
             shortcuts at the three downsampling blocks only).
         gate_bias: of every IA gate (:class:`IA`; default None, the released code's).
 
-    Defined in chapter 07 (SynA-ResNet), section "Synergistic attention".
+    Defined in chapter 07 (SynA-ResNet), section "The released script's gate runs along the batch".
     """
 
     def __init__(self, depth: int = 20, width: int = 16, *, in_channels: int = 3, num_classes: int = 10,
@@ -282,7 +282,7 @@ def natural_prune(model: SynAResNet, silent: Iterable[str], *, x: Optional[torch
     :math:`SN(\mathrm{MA}(F(s)))`, equal to the original whenever its gate does not fire, since
     :math:`A \lor 0 = A`.  ``x`` (one batch), when given, measures the multiply-accumulates removed.
 
-    Defined in chapter 07 (SynA-ResNet), section "Natural pruning, demonstrated".
+    Defined in chapter 07 (SynA-ResNet), section "Exercises".
     """
     silent = list(silent)
     named = dict(model.named_modules())

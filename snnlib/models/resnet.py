@@ -76,7 +76,7 @@ def ms_lif(alpha: float = 1.0) -> LIF:
 def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """SEW's ``ADD`` connect function, :math:`G(A, B) = A + B` (and the sum of the other residual blocks).
 
-    Defined in chapter 06 (MS-ResNet), section "Three residual blocks".
+    Defined in chapter 06 (MS-ResNet), section "Exercises".
     """
     return a + b
 
@@ -228,7 +228,7 @@ class SpikingResNet(nn.Module):
         connect: the blocks' :math:`G(A, B)` (default :func:`add`).
         neuron: builds each neuron (default :func:`ms_lif`).
 
-    Defined in chapter 06 (MS-ResNet), section "Three residual blocks".
+    Defined in chapter 06 (MS-ResNet), section "Firing patterns through a network".
     """
 
     def __init__(self, family: Family, depth: int = 20, width: int = 16, *, in_channels: int = 3,
@@ -299,7 +299,7 @@ def block_gradient_norms(model: SpikingResNet, x: torch.Tensor, *, stage: int = 
     last block.  Stage 0 has no downsampling, so the first norm over the last is the stage's
     gradient-norm ratio (:func:`gradient_ratio`): 1 for a network of norm-preserving blocks.
 
-    Defined in chapter 06 (MS-ResNet), section "Block dynamical isometry, measured".
+    Defined in chapter 06 (MS-ResNet), section "What we found".
     """
     blocks = stage_blocks(model, stage)
     h = model.stem(model._sequence(x))
@@ -413,7 +413,7 @@ def firing_maps(model: SpikingResNet, x: torch.Tensor) -> list[torch.Tensor]:
     SEW's sums can reach 2 and more); for the MS block, the spikes of its first neuron on the block's
     membrane-like input.  Each map is a firing rate per neuron.
 
-    Defined in chapter 06 (MS-ResNet), section "Firing patterns between blocks".
+    Defined in chapter 06 (MS-ResNet), section "Firing patterns through a network".
     """
     maps: list[torch.Tensor] = []
     blocks = [b for stage in model.stages for b in stage]

@@ -50,7 +50,10 @@ ATTENTION_VARIANTS = ("A_I", "A_ReLU", "A_LeakyReLU", "A_softmax", "A_SSA")
 
 
 def spikformer_lif(v_threshold: float = 1.0) -> LIF:
-    """The LIF of Spikformer: tau = 2, hard reset to 0, detached reset, Sigmoid(alpha = 4) surrogate."""
+    """The LIF of Spikformer: tau = 2, hard reset to 0, detached reset, Sigmoid(alpha = 4) surrogate.
+
+    Defined in chapter 04 (Spikformer), section "From scratch, then snnlib".
+    """
     return LIF(tau=2.0, v_threshold=v_threshold, v_reset=0.0, decay_input=True,
                surrogate_function=Sigmoid(4.0), detach_reset=True)
 
@@ -60,6 +63,8 @@ def attention_order(L: int, d: int) -> str:
 
     ``(Q K^T) V`` costs :math:`2 L^2 d` multiply-adds and ``Q (K^T V)`` costs :math:`2 L d^2`: the first
     wins when :math:`L < d`.
+
+    Defined in chapter 04 (Spikformer), section "Two association orders".
     """
     return "qk_v" if L < d else "q_kv"
 
@@ -69,6 +74,8 @@ def spiking_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, order: 
 
     ``order="qk_v"`` computes :math:`(Q K^\top) V`, ``"q_kv"`` computes :math:`Q (K^\top V)`, and
     ``"auto"`` the cheaper of the two for the shape (:func:`attention_order`).  The value is the same.
+
+    Defined in chapter 04 (Spikformer), section "Two association orders".
     """
     if order not in ORDERS:
         raise ValueError(f"order={order!r}; expected one of {', '.join(ORDERS)}")
@@ -100,6 +107,8 @@ def attention_ops(variant: str, q: torch.Tensor, k: torch.Tensor, v: torch.Tenso
     Energies at 45 nm: :math:`E = 4.6\,\text{pJ} \times \text{MACs} + 0.9\,\text{pJ} \times \text{ACs}`.
     Counts are averaged over the leading (time and batch) dimensions: the figures of one time step and
     one sample.  Returns ``{"mults", "adds", "sops", "energy_pj"}``.
+
+    Defined in chapter 04 (Spikformer), section "Multiplications become additions".
     """
     if variant not in ATTENTION_VARIANTS:
         raise ValueError(f"variant={variant!r}; expected one of {', '.join(ATTENTION_VARIANTS)}")
@@ -167,6 +176,8 @@ class SSA(nn.Module):
     ``order`` fixes the association order of :math:`Q K^\top V` (``"auto"``: the cheaper one).  With
     ``record=True`` the last forward keeps ``self.last`` (detached): the real and spiking Q, K, V per
     head ``[T, N, heads, L, d]``, the attention map and the output spikes of the attention neuron.
+
+    Defined in chapter 04 (Spikformer), section "From scratch, then snnlib".
     """
 
     def __init__(self, dim: int, heads: int = 8, *, scale: float = 0.125, attn_threshold: float = 0.5,
@@ -266,6 +277,8 @@ class SPS(nn.Module):
     spikes, after the LIF, as the paper and the official code do; ``pool="spikingjelly"`` pools the BN
     output before the LIF, as spikingjelly's ``SpikformerPatchStem`` does.  Max-pooling a binary map is
     a logical OR over each window; pooling before the neuron keeps the largest membrane input instead.
+
+    Defined in chapter 04 (Spikformer), section "04 · Spikformer: spiking self-attention without softmax".
     """
 
     def __init__(self, in_channels: int = 3, dim: int = 384, pool: Literal["paper", "spikingjelly"] = "paper"):
@@ -295,6 +308,8 @@ class Spikformer(nn.Module):
     ``forward`` takes images ``[N, C, H, W]`` (repeated over ``T`` steps: the first convolution is the
     encoding layer) or ``[T, N, C, H, W]``, and returns ``[T, N, classes]``.  ``Spikformer.named("4-384")``
     builds the paper's ``L-D`` configuration.  ``attention="vsa"`` swaps SSA for the softmax baseline.
+
+    Defined in chapter 04 (Spikformer), section "The same in spikingjelly".
     """
 
     def __init__(self, depth: int = 4, dim: int = 384, heads: int = 8, T: int = 4, num_classes: int = 10,
@@ -357,13 +372,18 @@ def ssa_state_from_spikingjelly(sd: dict, dim: int, prefix: str = "") -> dict[st
     spikingjelly fuses Q, K and V: one ``Conv1d(D, 3D, 1)`` (weight ``[3D, D, 1]``) and one
     ``BatchNorm1d(3D)``; rows ``0:D`` are Q, ``D:2D`` K, ``2D:3D`` V.  A 1×1 ``Conv1d`` over ``[C, L]`` is a
     ``Linear`` over ``[L, C]``: the same weight without its last axis.
+
+    Defined in chapter 04 (Spikformer), section "The same in spikingjelly".
     """
     return _split_qkv(sd, prefix, dim)
 
 
 def spikformer_state_from_spikingjelly(sd: dict, depth: int, dim: int) -> dict[str, torch.Tensor]:
     """Our :class:`Spikformer` (built with ``pool="spikingjelly"``) state dict from spikingjelly's
-    ``model.spikformer.Spikformer``, whose stem pools before the LIF."""
+    ``model.spikformer.Spikformer``, whose stem pools before the LIF.
+
+    Defined in chapter 04 (Spikformer), section "The same in spikingjelly".
+    """
     out: dict[str, torch.Tensor] = {}
     stems = [f"patch_embed.stages.{i}" for i in range(4)] + ["patch_embed.positional_encoding"]
     ours = [f"sps.stages.{i}" for i in range(4)] + ["sps.rpe"]
@@ -389,6 +409,8 @@ def lively_bn_(module: nn.Module, seed: int = 0) -> nn.Module:
     silent networks agree trivially.  Cross-checks against a reference therefore draw, from ``seed``,
     weight in [1, 3], bias in [0.5, 1.5] and running variance in [0.5, 2] for every ``BatchNorm1d/2d``.
     Returns ``module``, in eval mode (so the running statistics are used).
+
+    Defined in chapter 04 (Spikformer), section "The same in spikingjelly".
     """
     gen = torch.Generator().manual_seed(seed)
     for m in module.modules():

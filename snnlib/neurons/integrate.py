@@ -40,7 +40,6 @@ Only the input (and beta, alpha) is saved; :math:`I` and :math:`u` are recompute
 when a gradient for beta or alpha is asked for.
 
 Papers: PSN (https://arxiv.org/abs/2304.12760), ParaLIF (https://doi.org/10.1088/2634-4386/adb7fe).
-Defined in chapter 01 (PSN), "Removing the reset"; ``alpha`` in chapter 03 (ParaLIF).
 """
 from __future__ import annotations
 
@@ -492,7 +491,7 @@ def leaky_integrate(
     where :math:`0 \cdot \text{NaN} = \text{NaN}`, so when ``x`` (or, backwards, the incoming gradient)
     is not finite they run ``serial`` instead; one reduction over ``x`` decides.
 
-    Defined in chapter 01 (PSN), "Removing the reset"; ``alpha`` in chapter 03 (ParaLIF).
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Removing the reset".
     """
     check_time_first(x, "x")
     if not isinstance(method, str) or method not in METHODS:

@@ -22,7 +22,6 @@ runs the adjoint recurrence in reverse:
         + \Bigl(1 - \frac{1}{\tau}\Bigr)\frac{\partial L}{\partial H[t+1]}\,\frac{\partial V[t]}{\partial H[t]}.
 
 Paper: the LIF is textbook; the PSN paper (https://arxiv.org/abs/2304.12760) uses it as its baseline.
-Defined in chapter 00 (Foundations), "The LIF neuron".
 """
 from __future__ import annotations
 
@@ -121,8 +120,6 @@ def lif_multi_step(
     Returns ``(spike_seq, h_seq, v_seq)``: the spikes (differentiable through the surrogate), the
     pre-spike potentials ``H`` and, with ``store_v_seq``, the post-reset potentials ``V`` (else ``None``).
     ``h_seq`` and ``v_seq`` are records, detached from the graph.
-
-    Defined in chapter 00 (Foundations), "The LIF neuron".
     """
     check_time_first(x_seq)
     tau = _check_lif_args(tau, v_threshold, v_reset)
@@ -159,7 +156,7 @@ class LIF(nn.Module):
         detach_reset: stop the gradient through the reset.
         store_v_seq: keep ``h_seq`` and ``v_seq`` of the last forward.
 
-    Defined in chapter 00 (Foundations), "The LIF neuron".
+    Defined in chapter 00 (Foundations), section "Why the reset makes the neuron serial".
     """
 
     def __init__(

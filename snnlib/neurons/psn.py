@@ -19,8 +19,6 @@ Parameter and buffer names, shapes and initialisation are spikingjelly 2.0.0's (
 ``_lambda_``, ``mask0``, ``mask1``), so ``load_state_dict(strict=True)`` works in both directions.  Unlike
 spikingjelly there is no ``step_mode``: ``forward`` always takes ``[T, N, *]`` and the causal neurons
 stream one ``[N, *]`` step at a time through ``.step(x_t)`` and ``.reset()``.
-
-Defined in chapter 01 (PSN).
 """
 from __future__ import annotations
 
@@ -66,7 +64,7 @@ class PSN(nn.Module):
     ``weight`` is ``[T, T]`` (Kaiming-uniform, a = sqrt(5), like ``nn.Linear``), ``bias`` is ``[T, 1]``
     initialised to -1 (threshold +1).  Input and output ``[T, N, *]``; not causal, so no ``step``.
 
-    Paper: https://arxiv.org/abs/2304.12760.  Defined in chapter 01 (PSN).
+    Paper: https://arxiv.org/abs/2304.12760.  Defined in chapter 01 (Parallel Spiking Neurons), section "The Parallel Spiking Neuron".
     """
 
     def __init__(self, T: int, surrogate_function: Optional[Surrogate] = None):
@@ -99,7 +97,9 @@ class MaskedPSN(nn.Module):
     schedule.  At ``lambda_ == 1`` the neuron is causal and ``step(x_t)`` streams it.  Buffers
     ``mask0`` (the band :math:`M_k`) and ``mask1`` (:math:`J`) are spikingjelly's.
 
-    Paper: https://arxiv.org/abs/2304.12760.  Defined in chapter 01 (PSN), "Masked PSN".
+    Paper: https://arxiv.org/abs/2304.12760.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "The masked PSN".
     """
 
     def __init__(self, k: int, T: int, lambda_init: float = 0.0, surrogate_function: Optional[Surrogate] = None):
@@ -336,8 +336,6 @@ def causal_fir(x_seq: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
     in ``x_seq[t]`` reaches only ``H[t:t+k]``: for such input the k shifted sums run instead.  It runs in
     the promoted dtype of ``x_seq``, ``weight`` and ``bias``, also under autocast: a bfloat16 ``x_seq``
     from an autocast layer and float32 weights give a float32 result.
-
-    Defined in chapter 01 (PSN), "Sliding PSN".
     """
     check_time_first(x_seq)
     if weight.dim() != 1:
@@ -358,7 +356,9 @@ class SlidingPSN(nn.Module):
     weights start as ``(..., 1/4, 1/2, 1)``; otherwise Kaiming-uniform as in the paper's code.  Works for
     any T; causal, so ``step(x_t)`` streams it.
 
-    Paper: https://arxiv.org/abs/2304.12760.  Defined in chapter 01 (PSN), "Sliding PSN".
+    Paper: https://arxiv.org/abs/2304.12760.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "The sliding PSN".
     """
 
     def __init__(self, k: int, exp_init: bool = True, surrogate_function: Optional[Surrogate] = None):

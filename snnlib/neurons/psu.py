@@ -98,7 +98,7 @@ def psu_matrices(T: int, tau: float = 2.0, dtype: torch.dtype = torch.float32,
     :math:`A[i, j] = (1/\tau)^{i-j+1}` for :math:`i \ge j`, :math:`B[i, j] = -(1/\tau)^{i-j}` for
     :math:`i > j`, zero elsewhere.
 
-    Defined in chapter 02 (PSU), section "Derivation".
+    Defined in chapter 02 (Parallel Spiking Unit), section "The soft-reset LIF, unrolled".
     """
     T, tau = _check_T_arg(T), _check_tau(tau)
     idx = torch.arange(T, device=device)
@@ -242,7 +242,7 @@ class PSU(_PSUBase):
         method: ``"scan"`` (:func:`~snnlib.neurons.leaky_integrate`, O(T)) or ``"dense"`` (the
             official T x T matrices, O(T^2)).
 
-    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (PSU), section "Derivation".
+    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (Parallel Spiking Unit), section "The estimate: $\sigma(AX)$".
     """
 
     def __init__(self, tau: float = 2.0, v_threshold: float = 1.0,
@@ -291,7 +291,7 @@ class IPSU(_LearnedT):
 
     Args: as :class:`PSU`, plus ``T``, the number of time steps.
 
-    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (PSU), section "Derivation".
+    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (Parallel Spiking Unit), section "From scratch, then snnlib".
     """
 
     def __init__(self, T: int, tau: float = 2.0, v_threshold: float = 1.0,
@@ -313,7 +313,7 @@ class RPSU(_LearnedT):
 
     Args: as :class:`PSU`, plus ``T``, the number of time steps.
 
-    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (PSU), section "Derivation".
+    Paper: https://arxiv.org/abs/2402.00449.  Defined in chapter 02 (Parallel Spiking Unit), section "From scratch, then snnlib".
     """
 
     def __init__(self, T: int, tau: float = 2.0, v_threshold: float = 1.0,

@@ -17,7 +17,7 @@ which is a PSN whose weight is not learned.  :class:`ResetFreeLIF` computes :mat
 :meth:`~ResetFreeLIF.charge` (:func:`~snnlib.neurons.leaky_integrate`, the fast one) -- so the
 chapter can show that they agree.
 
-Paper: https://arxiv.org/abs/2304.12760, section 3.  Defined in chapter 01 (PSN), "Removing the reset".
+Paper: https://arxiv.org/abs/2304.12760, section 3.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class ResetFreeLIF(nn.Module):
         surrogate_function: a spiking surrogate; default :class:`~snnlib.neurons.ATan` (alpha 2).
         method: the :func:`~snnlib.neurons.leaky_integrate` method of :meth:`charge`.
 
-    Defined in chapter 01 (PSN), "Removing the reset".
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Removing the reset".
     """
 
     def __init__(

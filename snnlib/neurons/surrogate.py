@@ -12,8 +12,6 @@ parameters, so state dicts are unaffected).  Their default is :class:`ATan`, a f
 spikingjelly's ``ATan`` with the same forward pass and the same gradient arithmetic, which allocates one
 temporary instead of five in the backward pass.  :func:`surrogate_grad` evaluates :math:`\sigma'` on a whole
 tensor at once, which lets a serial neuron precompute it for every time step before its backward loop.
-
-Defined in chapter 00 (Foundations), "Surrogate gradients".
 """
 from __future__ import annotations
 
@@ -143,7 +141,7 @@ class ATan(torch.nn.Module):
     A drop-in for spikingjelly's ``surrogate.ATan(alpha)`` in spiking mode: same forward, same
     gradient (to rounding), no parameters.  The default surrogate of every neuron in snnlib.
 
-    Defined in chapter 00 (Foundations), "Surrogate gradients".
+    Defined in chapter 00 (Foundations), section "Surrogate gradients".
     """
 
     spiking = True
@@ -181,7 +179,7 @@ def fast_sigmoid_spike(x: torch.Tensor, scale: float = 100.0) -> torch.Tensor:
     r"""Spikes :math:`H(x) = 1[x > 0]` with the fast-sigmoid surrogate
     :math:`\partial S / \partial x = 1 / (\text{scale}\,|x| + 1)^2` (SuperSpike; ParaLIF's ``fastsig``).
 
-    Defined in chapter 03 (ParaLIF), section "Firing functions".
+    Defined in chapter 03 (ParaLIF), section "From scratch, then snnlib".
     """
     return _FastSigmoidSpike.apply(x, float(scale))
 
@@ -194,7 +192,7 @@ class FastSigmoid(torch.nn.Module):
     :math:`\alpha / (2 (1 + \alpha |x|)^2)`, so ours is ``2 / scale`` times ``SoftSign(alpha=scale)``'s
     (and its forward fires at ``x >= 0``, ours at ``x > 0``).  No parameters.
 
-    Defined in chapter 03 (ParaLIF), section "Firing functions".
+    Defined in chapter 03 (ParaLIF), section "From scratch, then snnlib".
     """
 
     spiking = True
@@ -299,6 +297,8 @@ class Sigmoid(torch.nn.Module):
 
     A drop-in for spikingjelly's ``surrogate.Sigmoid(alpha)`` in spiking mode (its default, alpha = 4, is
     the surrogate of spikingjelly's ``LIFNode`` and of Spikformer).  No parameters.
+
+    Defined in chapter 04 (Spikformer), section "04 · Spikformer: spiking self-attention without softmax".
     """
 
     spiking = True
@@ -340,7 +340,7 @@ class Rect(torch.nn.Module):
     paper and official code (gradient 1 on :math:`|u - 0.5| < 0.5`); spikingjelly's ``ms_resnet`` uses
     ``alpha = 2`` (gradient 2 on :math:`|u - 0.5| < 0.25`).  No parameters.
 
-    Defined in chapter 06 (MS-ResNet), section "The MS neuron".
+    Defined in chapter 06 (MS-ResNet), section "The same in spikingjelly".
     """
 
     spiking = True
