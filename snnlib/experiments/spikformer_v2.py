@@ -66,7 +66,7 @@ def settings(scale: str) -> dict[str, Any]:
         ci={**common, "dataset": "digits-images", "size": 16, "depth": 1, "dim": 32, "heads": 4,
             "decoder_dim": 32, "decoder_depth": 1, "decoder_heads": 4, "pretrain_epochs": 3,
             "finetune_epochs": 10, "pretrain_batch_size": 64, "batch_size": 16, "pretrain_lr": 5e-3,
-            "lr": 1.5e-2, "seeds": 3, "budget": "epochs", "compare_stems": True},
+            "lr": 1.5e-2, "seeds": 3, "budget": "epochs", "compare_stems": True, "threads": 1},
         gpu={**common, "dataset": "cifar10", "size": 32, "depth": 4, "dim": 256, "heads": 8,
              "decoder_dim": 128, "decoder_depth": 2, "decoder_heads": 4, "pretrain_epochs": 8,
              "finetune_epochs": 30, "pretrain_batch_size": 256, "batch_size": 128, "pretrain_lr": 1.5e-3,
@@ -305,14 +305,15 @@ def run_v2(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any
 
     Metrics per run: max and final test accuracy (mean, std, per seed), the mean test-accuracy curve, wall
     time; for ``pretrained`` also the pre-training loss curve and time; ``sizes``: parameter counts.
-    At ``ci`` the runs use one CPU thread (restored afterwards): on these tiny tensors a second thread
-    made one seed take about six times the CPU time on the book's two-core machine.
+    At ``ci`` the runs use ``settings["threads"]`` = 1 CPU thread (restored afterwards, and recorded in the
+    config): on these tiny tensors a second thread made one seed take about six times the CPU time on the
+    book's two-core machine.
     """
     s = settings(scale)
     seeds = [seed + i for i in range(s["seeds"])]
     threads = torch.get_num_threads()
-    if scale == "ci":          # tiny tensors: a second thread only spins (6x the CPU time measured here)
-        torch.set_num_threads(1)
+    if s.get("threads"):       # ci's tiny tensors: a second thread only spins (6x the CPU time here)
+        torch.set_num_threads(s["threads"])
     try:
         per_seed = [_one_seed(scale, s, sd, progress) for sd in seeds]
     finally:
