@@ -104,7 +104,7 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "psu": {
         # speed: T values timed (the dense forms stop at dense_max_T), tensor size, repetitions; demo length
-        "ci": {"timing_T": [16, 64, 256, 1024], "timing_batch": 16, "timing_features": 256, "timing_reps": 2,
+        "ci": {"timing_T": [16, 64, 256, 1024], "timing_batch": 8, "timing_features": 256, "timing_reps": 2,
                "dense_max_T": 1024, "demo_T": 48},
         "gpu": {"timing_T": [16, 64, 256, 1024, 4096], "timing_batch": 32, "timing_features": 256,
                 "timing_reps": 5, "dense_max_T": 4096, "demo_T": 48},

@@ -222,13 +222,13 @@ def summary_table(rec: dict[str, Any]) -> "results.Table":
     rows = []
     for kind in NEURONS:
         m = rec["metrics"][kind]
-        rows.append([LABELS[kind], f"{100 * m['max_test_acc']:.2f} ± {100 * m['max_test_acc_std']:.2f}",
+        rows.append([LABELS[kind], f"{100 * m['max_test_acc']:.2f} ± {100 * m['max_test_acc_std']:.2f}%",
                      ", ".join(f"{100 * a:.1f}" for a in m["per_seed_max_test_acc"]),
                      f"{m['firing_rate']:.3f} ± {m['firing_rate_std']:.3f}",
                      f"{m['wall_s_per_run']:.1f} ± {m['wall_s_per_run_std']:.1f}"])
     n = len(rec["seeds"])
     return results.Table(
-        header=["neuron", "max test accuracy (%)", "per seed", "firing rate", "wall time per run (s)"],
+        header=["neuron", "max test accuracy", "per seed", "firing rate", "wall time per run (s)"],
         rows=rows, numeric=(1, 2, 3, 4),
         caption=f"{rec['dataset']}, scale {rec['scale']}, seeds {rec['seeds']} (mean ± std over {n})",
         notes=["firing rate: spikes per neuron per time step, all spiking layers, on the test set after the "
