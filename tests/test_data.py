@@ -130,3 +130,12 @@ def test_unknown_dataset_lists_the_valid_names():
         D.loaders("mnist", "ci")
     with pytest.raises(ValueError, match="scale='tpu'"):
         D.loaders("digits-rows", "tpu")
+
+
+
+def test_loaders_train_size_keeps_the_first_samples():
+    full, test_full = D.loaders("digits-images", "ci", batch_size=32, seed=0)
+    small, test = D.loaders("digits-images", "ci", batch_size=32, seed=0, train_size=100)
+    assert len(small.dataset) == 100 and torch.equal(small.dataset.x, full.dataset.x[:100])
+    assert torch.equal(small.dataset.y, full.dataset.y[:100])
+    assert len(test.dataset) == len(test_full.dataset)

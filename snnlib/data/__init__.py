@@ -187,20 +187,28 @@ def collate_for(dataset: Dataset) -> Callable:
 
 def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int] = None,
             root: Optional[os.PathLike | str] = None, num_workers: Optional[int] = None, seed: int = 0,
-            download: Optional[bool] = None, **options: Any) -> tuple[DataLoader, DataLoader]:
+            download: Optional[bool] = None, train_size: Optional[int] = None,
+            **options: Any) -> tuple[DataLoader, DataLoader]:
     """Train and test DataLoaders for dataset ``name`` at ``scale`` (default: :func:`snnlib.config.scale`).
 
     The scale sets the batch size and the number of worker processes (none for offline data, which is in
     memory); ``batch_size`` and ``num_workers`` override them.  The training loader shuffles with a
     generator seeded by ``seed``.  ``options`` go to the dataset (for example ``T=16`` for an event set).
     A real dataset that is missing raises :class:`MissingDataError`, which says where to put it;
-    ``download`` as in :func:`datasets`.
+    ``download`` as in :func:`datasets`.  ``train_size`` keeps the first ``train_size`` training samples
+    of an in-memory dataset (:class:`ArrayDataset`), for the smallest ``ci`` runs.
 
     Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
     spec = _spec(name)
     scale_name = config.check_scale(scale)
     train, test = datasets(name, root=root, download=download, **options)
+    if train_size is not None and train_size < len(train):
+        if not isinstance(train, ArrayDataset):
+            raise ValueError(f"train_size={train_size!r} needs an in-memory dataset; {name!r} is "
+                             f"{type(train).__name__}")
+        train = ArrayDataset(train.x[:train_size], train.y[:train_size], layout=train.layout,
+                             n_classes=train.n_classes, name=train.name)
     bs = spec.batch_size[scale_name] if batch_size is None else int(batch_size)
     if bs < 1:
         raise ValueError(f"batch_size={batch_size!r} must be >= 1")

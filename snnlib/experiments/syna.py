@@ -71,15 +71,8 @@ def settings(scale: str) -> dict[str, Any]:
 def _loaders(scale: str, seed: int) -> tuple[DataLoader, DataLoader]:
     s = settings(scale)
     options = {"size": s["size"]} if "size" in s else {}
-    train_loader, test_loader = data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=seed, **options)
-    k = s["train_size"]
-    if k is not None and k < len(train_loader.dataset):
-        full = train_loader.dataset
-        sub = data.ArrayDataset(full.x[:k], full.y[:k], layout=full.layout, n_classes=full.n_classes,
-                                name=full.name)
-        train_loader = DataLoader(sub, batch_size=s["batch_size"], shuffle=True,
-                                  generator=torch.Generator().manual_seed(seed), collate_fn=data.collate_for(sub))
-    return train_loader, test_loader
+    return data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=seed,
+                        train_size=s["train_size"], **options)
 
 
 def build_model(net: str, scale: str, in_channels: int, classes: int) -> nn.Module:

@@ -40,13 +40,12 @@ bit.  With every position visible, :math:`BN_M` is ``nn.BatchNorm2d``.
 from __future__ import annotations
 
 import math
-import re
 from typing import Literal, Optional
 
 import torch
 from torch import nn
 
-from .spikformer import SPS, SpikformerBlock, spikformer_lif
+from .spikformer import SPS, SpikformerBlock, parse_named, spikformer_lif
 
 __all__ = ["masked_batch_norm", "upsample_mask", "SCS", "SpikformerV2", "PATCHES"]
 
@@ -246,10 +245,8 @@ class SpikformerV2(nn.Module):
     @classmethod
     def named(cls, name: str, **kwargs) -> "SpikformerV2":
         """``SpikformerV2.named("8-512")``: ``L-D``, ``L`` blocks of dimension ``D``."""
-        m = re.fullmatch(r"(\d+)-(\d+)", name)
-        if not m:
-            raise ValueError(f"name={name!r}; expected 'L-D', e.g. '8-512' (L blocks of dimension D)")
-        return cls(depth=int(m.group(1)), dim=int(m.group(2)), **kwargs)
+        depth, dim = parse_named(name)
+        return cls(depth=depth, dim=dim, **kwargs)
 
     def _steps(self, x: torch.Tensor, T: Optional[int]) -> torch.Tensor:
         T = self.T if T is None else T

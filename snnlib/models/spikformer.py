@@ -333,10 +333,8 @@ class Spikformer(nn.Module):
     @classmethod
     def named(cls, name: str, **kwargs) -> "Spikformer":
         """``Spikformer.named("4-384", T=4, num_classes=10)``: the paper's ``L-D`` naming."""
-        m = re.fullmatch(r"(\d+)-(\d+)", name)
-        if not m:
-            raise ValueError(f"name={name!r}; expected 'L-D', e.g. '4-384' (L blocks of dimension D)")
-        return cls(depth=int(m.group(1)), dim=int(m.group(2)), **kwargs)
+        depth, dim = parse_named(name)
+        return cls(depth=depth, dim=dim, **kwargs)
 
     def ssa_layers(self) -> list[SSA]:
         return [b.attn for b in self.blocks]
@@ -350,6 +348,14 @@ class Spikformer(nn.Module):
         for block in self.blocks:
             z = block(z)
         return self.head(z.mean(2))                              # [T, N, classes]
+
+
+def parse_named(name: str) -> tuple[int, int]:
+    """``(L, D)`` of the papers' ``L-D`` names: ``"4-384"`` is 4 blocks of dimension 384."""
+    m = re.fullmatch(r"(\d+)-(\d+)", name) if isinstance(name, str) else None
+    if not m:
+        raise ValueError(f"name={name!r}; expected 'L-D', e.g. '4-384' (L blocks of dimension D)")
+    return int(m.group(1)), int(m.group(2))
 
 
 def _split_qkv(sd: dict, prefix: str, dim: int) -> dict[str, torch.Tensor]:
