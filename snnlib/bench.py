@@ -1,5 +1,6 @@
 """Benchmarks that print ratios measured in the same run: ``python -m snnlib.bench neurons`` (and
-``psu``, chapter 02's table: see :func:`psu`; ``paralif``, chapter 03's: see :func:`paralif`).
+``psu``, chapter 02's table: see :func:`psu`; ``paralif``, chapter 03's: see :func:`paralif`; ``attention``,
+chapter 04's; ``compare``, chapter 08's: see :func:`compare`).
 
 Speed claims in the book come from here, never from timed tests.  ``neurons`` times, for each T, on one
 tensor ``[T, 32, 256]`` float32, forward plus backward (gradient of a fixed random cotangent), after one
@@ -589,6 +590,52 @@ def attention(Ns: Sequence[int] = (16, 64, 256, 1024), dims: Sequence[int] = (64
     return rows
 
 
+def compare(Ts: Sequence[int] = (16, 64, 256, 1024, 4096), reps: int = 3, batch: int = 16, features: int = 64,
+            save: Optional[str | os.PathLike] = None, out: Optional[TextIO] = None) -> dict[str, Any]:
+    """``python -m snnlib.bench compare``: every neuron of chapter 08 (:data:`snnlib.experiments.compare.NEURONS`),
+    forward + backward on ``[T, batch, features]`` against T, with the elementwise floor, one thread, by
+    :func:`snnlib.experiments.compare.speed`.  Prints milliseconds, then each neuron's time over the floor
+    and over the serial LIF's; with ``save``, writes the table as JSON (``T``, ``shape``, ``seconds``,
+    ``floor``, the environment and the command) for the chapter to show.
+    """
+    import datetime as _dt
+
+    from .experiments import compare as cmp
+    from .experiments import environment, versions
+
+    out = sys.stdout if out is None else out
+    env = {**environment(), "threads": 1}  # speed() runs on one thread
+    print(f"snnlib.bench compare | torch {torch.__version__} | 1 thread | [T, {batch}, {features}] float32 | "
+          f"forward + backward | min of {reps} interleaved reps | malloc {env['allocator']} | {_load()}", file=out)
+    table = cmp.speed(Ts, batch=batch, features=features, reps=reps, threads=1)
+    kinds = list(table["seconds"])
+    width = max(len(cmp.NEURONS[k].label) for k in kinds) + 1
+    print(f"{'ms':<{width}}" + "".join(f"{T:>10}" for T in table["T"]), file=out)
+    print(f"{'floor (x*2)':<{width}}" + "".join(f"{t * 1e3:>10.3f}" for t in table["floor"]), file=out)
+    for k in kinds:
+        print(f"{cmp.NEURONS[k].label:<{width}}" + "".join(f"{t * 1e3:>10.3f}" for t in table["seconds"][k]),
+              file=out)
+    for name, ref in (("over the floor", table["floor"]), ("over the LIF", table["seconds"].get("lif"))):
+        if ref is None:
+            continue
+        print(f"\ntime {name}", file=out)
+        for k in kinds:
+            print(f"{cmp.NEURONS[k].label:<{width}}" + "".join(f"{t / r:>10.2f}" for t, r in
+                                                              zip(table["seconds"][k], ref)), file=out)
+    print(_load(), file=out)
+    table.update({"labels": {k: cmp.NEURONS[k].label for k in kinds}, "environment": env, "versions": versions(),
+                  "device": f"cpu ({platform.processor() or platform.machine()}, 1 thread)",
+                  "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+                  "command": "python -m snnlib.bench compare --T " + " ".join(map(str, Ts))
+                             + f" --reps {reps} --shape {batch} {features}"})
+    if save is not None:
+        path = Path(save)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(table, indent=1) + "\n")
+        print(f"saved {path}", file=out)
+    return table
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snnlib.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -623,7 +670,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a.add_argument("--N", type=int, nargs="+", default=[16, 64, 256, 1024], help="token counts")
     a.add_argument("--d", type=int, nargs="+", default=[64, 384], help="model dimensions (8 heads)")
     a.add_argument("--reps", type=int, default=7, help="repetitions per entry (minimum taken)")
+    c = sub.add_parser("compare", help="every neuron of chapter 08 against T, with the elementwise floor")
+    c.add_argument("--T", type=int, nargs="+", default=[16, 64, 256, 1024, 4096], help="sequence lengths")
+    c.add_argument("--reps", type=int, default=3, help="repetitions per entry (minimum taken)")
+    c.add_argument("--shape", type=int, nargs=2, default=[16, 64], metavar=("BATCH", "FEATURES"),
+                   help="batch and features of the input [T, BATCH, FEATURES]")
+    c.add_argument("--save", default=None, help="write the table as JSON here (the chapter shows "
+                                                "results/bench/compare.json)")
     args = parser.parse_args(argv)
+    if args.what == "compare":
+        if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1:
+            parser.error(f"--reps {args.reps} --T {args.T} --shape {args.shape}: expected every value >= 1")
+        compare(args.T, args.reps, args.shape[0], args.shape[1], save=args.save)
+        return 0
     if args.what == "attention":
         if args.reps < 5 or any(n < 1 for n in args.N) or any(d < 8 or d % 8 for d in args.d):
             parser.error(f"--reps {args.reps} --N {args.N} --d {args.d}: expected reps >= 5, N >= 1 and d a "

@@ -338,6 +338,7 @@ def fit(
                 on_epoch_start(epoch, model)
             batch_bar = _bar(bars, desc=f"epoch {epoch + 1}/{epochs}", total=_n_batches(train_loader), leave=False)
             record = {"epoch": epoch + 1, **_train_epoch(run, train_loader, epoch, monitor, batch_bar)}
+            record["train_s"] = time.perf_counter() - t_epoch  # the training pass alone, before evaluation
             if run.sched is not None:
                 run.sched.step()
             if test_loader is not None:

@@ -95,7 +95,10 @@ def _plotly_html(fig_json: dict, extra_js: str = "", div_class: str = "snn-plotl
 
 
 def show(fig) -> None:
-    """Display a plotly figure: natively in a live kernel, as self-contained HTML in a book build."""
+    """Display a plotly figure: natively in a live kernel, as self-contained HTML in a book build.
+
+    Defined in chapter 08 (Side by side), section "Accuracy against training time, and against spikes".
+    """
     from IPython.display import HTML, display
 
     if utils.is_static_build():

@@ -30,6 +30,17 @@ SECTIONS = [
 ]
 
 
+#: the one chapter that reads no paper: chapter 08 compares the neurons of chapters 00-03 on one recipe, so
+#: it has no derivation of a paper's equations and no from-scratch version of a paper's mechanism
+NO_PAPER = {"08_side_by_side.md": ("derivation", "from scratch, then snnlib")}
+
+
+def sections_of(path: Path) -> list[tuple[str, str]]:
+    """The sections ``path`` must have, in order: all of :data:`SECTIONS`, less a paperless chapter's."""
+    skip = NO_PAPER.get(path.name, ())
+    return [(name, pattern) for name, pattern in SECTIONS if name not in skip]
+
+
 def _nb(path: Path) -> dict:
     """The chapter read from its Markdown source, as a plain dict (sources joined)."""
     return json.loads(colab_notebook(read_source(path)))
@@ -53,10 +64,22 @@ def test_there_is_a_foundations_chapter():
 def test_sections_in_order(path):
     heads = _h2(_nb(path))
     pos = -1
-    for name, pattern in SECTIONS:
+    for name, pattern in sections_of(path):
         hits = [i for i, h in enumerate(heads) if re.search(pattern, h) and i > pos]
         assert hits, f"{path.name}: missing section '{name}' after position {pos} (headings: {heads})"
         pos = hits[0]
+
+
+def test_the_paperless_variant_is_the_side_by_side_chapter_and_has_no_paper_sections():
+    names = {p.name for p in CHAPTERS}
+    assert set(NO_PAPER) <= names, f"NO_PAPER names chapters that do not exist: {set(NO_PAPER) - names}"
+    skipped = dict(SECTIONS)
+    for name, skip in NO_PAPER.items():
+        heads = _h2(_nb(ROOT / "notebooks" / name))
+        for section in skip:
+            found = [h for h in heads if re.search(skipped[section], h)]
+            assert not found, f"{name} reads no paper, yet has a '{section}' section: {found}"
+    assert [n for n, _ in sections_of(Path("01_psn.md"))] == [n for n, _ in SECTIONS]
 
 
 def test_every_chapter_has_a_source_and_a_current_notebook():

@@ -135,6 +135,12 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
                           ("syna batch-axis gate", {"gate_bias": 2.0, "per_sample": False})):
             entries[f"attention SynAResNet {label}"] = ("SynAResNet", lambda kw=kw: (
                 attention.SynAResNet(8, 4, in_channels=3, T=4, **kw), torch.randn(4, 2, 3, 8, 8)))
+    # chapter 08 (side by side): the comparison's network with every neuron of its registry
+    compare = _chapter("compare")
+    if compare is not None:
+        for kind in compare.NEURONS:
+            entries[f"compare CompareNet {kind}"] = ("CompareNet", lambda kind=kind: (
+                compare.CompareNet(kind, 12, 5, 3, hidden=8, layers=2, readout_steps=4), torch.randn(12, 2, 5)))
     return entries
 
 

@@ -14,7 +14,7 @@ from snnlib.neurons import LIF
 from snnlib.train import History, evaluate, fit
 from snnlib.utils import seed_everything
 
-TIME_KEYS = {"epoch_s", "elapsed_s"}
+TIME_KEYS = {"epoch_s", "train_s", "elapsed_s"}
 
 
 class SpikingMLP(nn.Module):
@@ -55,7 +55,7 @@ def test_fit_learns_and_records_a_history(tmp_path):
     h, model = run(epochs=4, checkpoint_dir=tmp_path)
     assert [e["epoch"] for e in h.epochs] == [1, 2, 3, 4]
     assert set(h.last) >= {"train_loss", "train_acc", "train_rate", "test_loss", "test_acc", "test_rate", "lr",
-                           "epoch_s", "elapsed_s"}
+                           "epoch_s", "train_s", "elapsed_s"}
     assert h.epochs[-1]["train_loss"] < h.epochs[0]["train_loss"]
     assert h.best("test_acc") > 0.3
     assert 0 < h.last["train_rate"] < 1

@@ -238,6 +238,8 @@ def delayed_recall(n_train: int = 2000, n_test: int = 500, *, n_classes: int = 4
     fires at random with probability ``noise`` (distractors); for the last ``recall_steps`` steps the
     extra channel fires (the question).  The label is the cued class, so a model must read it out at the
     end: a readout at time t sees the cue only if the network carries it over ``t - cue_steps`` steps.
+
+    Defined in chapter 08 (Side by side), section "What a leak of 0.5 per step still holds of a cue".
     """
     for arg, val in (("n_classes", n_classes), ("cue_steps", cue_steps), ("recall_steps", recall_steps)):
         if not isinstance(val, (int, np.integer)) or val < 1:

@@ -30,7 +30,7 @@ __all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get
 
 RESULTS_ENV_VAR = "SNNLIB_RESULTS"
 #: the chapters, in book order (the modules of this package are named after them)
-CHAPTERS = ("foundations", "psn", "psu", "paralif", "spikformer", "spikformer_v2", "ms_resnet", "syna")
+CHAPTERS = ("foundations", "psn", "psu", "paralif", "spikformer", "spikformer_v2", "ms_resnet", "syna", "compare")
 
 #: how a measured number relates to the paper's, by scale
 COMPARISONS = {
@@ -86,6 +86,7 @@ def _load_chapters() -> None:
     from . import spikformer_v2  # noqa: F401
     from . import ms_resnet  # noqa: F401
     from . import syna  # noqa: F401
+    from . import compare  # noqa: F401
 
 
 def names() -> list[str]:

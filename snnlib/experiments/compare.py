@@ -1,0 +1,587 @@
+r"""Chapter 08: every neuron of the book side by side, on one recipe and one task set.
+
+No paper compares the parallel neurons with each other on the same footing: each compares its neuron with
+its own baselines, on its own tasks, with its own recipe.  This module does, with
+
+* one registry of neurons, :data:`NEURONS`: the LIF with reset and the reset-free LIF (chapters 00, 01),
+  PSN, masked PSN and sliding PSN (chapter 01), PSU, IPSU and RPSU (chapter 02), and ParaLIF with
+  deterministic, stochastic and recurrent firing (chapter 03).  Every neuron with a fixed leak decays by
+  the same factor per step, :math:`\beta = 1 - 1/\tau = 0.5` (:data:`TAU` = 2; ParaLIF's
+  :math:`e^{-dt/\tau} = 0.5` for both of its stages), fires at threshold 1 (the PSNs learn theirs, as a
+  bias starting at -1), and masked and sliding PSN have order :data:`ORDER` = 4, the order at which the
+  PSN paper's accuracy stops rising;
+* one recipe, :func:`settings`: ``layers`` x (Linear without bias, BatchNorm1d, neuron) on each step's
+  input, a Linear readout averaged over the task's readout window (:class:`CompareNet`), AdamW with a
+  cosine schedule, the same epochs, batch, learning rate and seeds for every neuron;
+* one task set, :data:`TASKS`: at ``ci`` the scikit-learn digits pixel by pixel (T = 64), MNIST-1D
+  (T = 40), delayed recall of a cue over :math:`d` steps (:func:`snnlib.data.delayed_recall`, read out
+  only at the last 4 steps, so that the cue must be carried over the delay) and the digits seen by a
+  simulated DVS, through tonic (T = 10); at ``gpu`` and ``full`` sequential CIFAR-10 and SHD.  The
+  delayed-recall task is also run for each delay of ``settings()["delays"]``: memory against delay.
+
+For each neuron and task, over the seeds: max test accuracy; spikes per neuron per step on the test set;
+synaptic operations and energy per sample by :func:`snnlib.energy.energy_report`; training time per epoch;
+and memory, as the bytes that autograd saves for the backward pass of one training batch
+(:func:`saved_bytes`).  :func:`speed` times forward plus backward of every neuron against T on one tensor,
+with the elementwise floor.
+
+Defined in chapter 08 (Side by side), section "The registry".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from .. import config, data, energy, train
+from ..neurons import IPSU, LIF, PSN, PSU, RPSU, MaskedPSN, ParaLIF, ResetFreeLIF, SlidingPSN
+from ..utils import seed_everything
+from . import Experiment, register, runs_dir
+from . import psn as psn_exp
+from .foundations import torch_threads
+
+__all__ = ["NeuronSpec", "Task", "NEURONS", "TASKS", "TAU", "THRESHOLD", "ORDER", "PARALIF_TAU", "CompareNet",
+           "build_neuron", "settings", "tasks", "seeds_of", "saved_bytes", "train_one", "run", "speed",
+           "summary_table", "order_checks", "ORDER_CLAIMS", "is_causal", "accuracy_row", "recall_task",
+           "recommend", "CLOSE_POINTS"]
+
+TAU = 2.0  #: membrane time constant of every neuron with a fixed leak: decay 1 - 1/tau = 0.5 per step
+THRESHOLD = 1.0  #: firing threshold of every neuron with a fixed threshold (the PSNs' bias starts at -1)
+ORDER = 4  #: order k of masked and sliding PSN
+DT = 1e-3  #: ParaLIF's time step (s)
+PARALIF_TAU = DT / math.log(2.0)  #: ParaLIF's tau_mem = tau_syn: exp(-dt / tau) = 0.5, the decay of TAU = 2
+
+
+@dataclass(frozen=True)
+class NeuronSpec:
+    """A neuron of the comparison: its key, label, chapter, how to build it, and what it needs.
+
+    ``build(T, features)`` returns a fresh module for inputs ``[T, N, features]``.  ``fixed_T``: its
+    parameters are sized by T (a T x T weight), so a model trained at one T cannot run at another.
+    ``parallel``: how the T steps are computed at once (``"serial"`` for the LIF with reset).
+
+    Defined in chapter 08 (Side by side), section "Exercises".
+    """
+
+    key: str
+    label: str
+    chapter: str
+    build: Callable[[int, int], nn.Module]
+    fixed_T: bool
+    parallel: str
+    note: str = ""
+
+
+def _paralif(firing: str, recurrent: bool = False) -> Callable[[int, int], nn.Module]:
+    def build(T: int, features: int) -> nn.Module:
+        return ParaLIF(firing, tau_mem=PARALIF_TAU, tau_syn=PARALIF_TAU, dt=DT, threshold=THRESHOLD,
+                       recurrent=recurrent, features=features if recurrent else None)
+    return build
+
+
+#: every neuron of the book, in book order
+NEURONS: dict[str, NeuronSpec] = {s.key: s for s in [
+    NeuronSpec("lif", "LIF", "00", lambda T, F: LIF(TAU, THRESHOLD, v_reset=None, detach_reset=True),
+               False, "serial", "soft reset, detached"),
+    NeuronSpec("lif_no_reset", "LIF w/o reset", "01", lambda T, F: ResetFreeLIF(TAU, THRESHOLD), False,
+               "leaky integration", "the LIF without its reset"),
+    NeuronSpec("psn", "PSN", "01", lambda T, F: PSN(T), True, "T x T matrix", "learnable T x T weight"),
+    NeuronSpec("masked_psn", "masked PSN", "01", lambda T, F: MaskedPSN(ORDER, T), True, "T x T matrix",
+               f"band of order {ORDER}; lambda from 0 to 1 in the first eighth of training, accuracy "
+               "counted at lambda = 1"),
+    NeuronSpec("sliding_psn", "sliding PSN", "01", lambda T, F: SlidingPSN(ORDER, exp_init=False), False,
+               "causal convolution", f"order {ORDER}, weights shared over time"),
+    NeuronSpec("psu", "PSU", "02", lambda T, F: PSU(TAU, THRESHOLD), False, "leaky integration",
+               "sigmoid estimate of the soft reset"),
+    NeuronSpec("ipsu", "IPSU", "02", lambda T, F: IPSU(T, TAU, THRESHOLD), True, "T x T matrix",
+               "learnable T x T input matrix"),
+    NeuronSpec("rpsu", "RPSU", "02", lambda T, F: RPSU(T, TAU, THRESHOLD), True, "T x T matrix",
+               "learnable T x T reset matrix"),
+    NeuronSpec("paralif_d", "ParaLIF-T", "03", _paralif("T"), False, "leaky integration",
+               "deterministic threshold firing"),
+    NeuronSpec("paralif_s", "ParaLIF-SB", "03", _paralif("SB"), False, "leaky integration",
+               "stochastic: Bernoulli of sigmoid(U)"),
+    NeuronSpec("paralif_r", "ParaLIF-T rec.", "03", _paralif("T", recurrent=True), False,
+               "leaky integration, twice", "recurrent: W_rec feeds the delayed potential back"),
+]}
+
+
+def build_neuron(kind: str, T: int, features: int) -> nn.Module:
+    """A fresh neuron ``kind`` (a key of :data:`NEURONS`) for inputs ``[T, N, features]``.
+
+    Defined in chapter 08 (Side by side), section "The registry".
+    """
+    if kind not in NEURONS:
+        raise ValueError(f"kind={kind!r} is not a neuron of the comparison; valid keys: {', '.join(NEURONS)}")
+    for arg, val in (("T", T), ("features", features)):
+        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+            raise ValueError(f"{arg}={val!r} must be a positive int")
+    return NEURONS[kind].build(T, features)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task of the comparison: a dataset of :func:`snnlib.data.loaders`, its options, and where the
+    answer is read: the mean of the readout over the last ``readout_steps`` steps (``None``: all)."""
+
+    key: str
+    label: str
+    dataset: str
+    options: dict[str, Any] = field(default_factory=dict)
+    readout_steps: Optional[int] = None
+    about: str = ""
+
+
+RECALL_STEPS = 4  #: the delayed-recall question lasts 4 steps, and the answer is read there
+
+
+def recall_task(delay: int) -> Task:
+    """Delayed recall over ``delay`` steps: a 4-step cue, ``delay`` steps of distractors, a 4-step question.
+
+    Defined in chapter 08 (Side by side), section "Exercises".
+    """
+    return Task(f"recall-{delay}", f"recall, delay {delay}", "delayed-recall", {"delay": int(delay)},
+                RECALL_STEPS, f"T = {8 + delay}, 5 channels, 4 classes")
+
+
+#: the task set of each scale (the delayed recall of the table has the delay ``settings()["recall_delay"]``)
+TASKS: dict[str, tuple[str, ...]] = {"ci": ("pixels", "mnist1d", "recall", "events"),
+                                     "gpu": ("scifar10", "shd"), "full": ("scifar10", "shd")}
+
+
+def tasks(scale: Optional[str] = None) -> list[Task]:
+    """The tasks of the table at ``scale``, in order.
+
+    Defined in chapter 08 (Side by side), section "The recipe".
+    """
+    s = settings(scale)
+    made = {
+        "pixels": Task("pixels", "digits, pixel by pixel", "digits-pixels", {}, None, "T = 64, 1 pixel a step"),
+        "mnist1d": Task("mnist1d", "MNIST-1D", "mnist1d", {}, None, "T = 40, 1 value a step"),
+        "recall": recall_task(s["recall_delay"]),
+        "events": Task("events", "DVS digits (tonic)", "dvs-digits", {"T": 10}, None,
+                       "T = 10 frames of 2 x 22 x 22 events"),
+        "scifar10": Task("scifar10", "sequential CIFAR-10", "scifar10", {}, None, "T = 32 columns of 3 x 32"),
+        "shd": Task("shd", "SHD (tonic)", "shd", {"T": s.get("shd_T", 100)}, None, "T bins of 700 channels"),
+    }
+    return [made[k] for k in TASKS[s.scale]]
+
+
+def settings(scale: Optional[str] = None) -> config.Settings:
+    """The recipe at ``scale``: network (``hidden``, ``layers``), optimiser, schedule, epochs, batch,
+    ``train_size`` (training samples kept, ``None``: all), seeds, torch ``threads``, the delays of the
+    memory sweep and of the table's recall task.
+
+    Defined in chapter 08 (Side by side), section "08 · Side by side: every parallel neuron on one recipe".
+    """
+    name = config.check_scale(scale)
+    common = {"optimizer": "adamw", "schedule": "cosine", "weight_decay": 0.0, "label_smoothing": 0.0}
+    values = config.choose(
+        ci={**common, "hidden": 32, "layers": 2, "epochs": 3, "batch_size": 48, "train_size": 768, "lr": 1e-2,
+            "seeds": 3, "threads": 1, "delays": [4, 16, 48], "recall_delay": 16, "energy_batch": 64},
+        gpu={**common, "hidden": 128, "layers": 2, "epochs": 20, "batch_size": 128, "train_size": None,
+             "lr": 3e-3, "seeds": 3, "threads": None, "delays": [16, 64, 256], "recall_delay": 64,
+             "shd_T": 100, "energy_batch": 128},
+        full={**common, "hidden": 256, "layers": 3, "epochs": 100, "batch_size": 128, "train_size": None,
+              "lr": 1e-3, "seeds": 3, "threads": None, "delays": [16, 64, 256, 1024], "recall_delay": 64,
+              "shd_T": 100, "energy_batch": 128},
+        scale_name=name)
+    return config.Settings(name, values)
+
+
+def seeds_of(scale: Optional[str] = None, seed: int = 0) -> list[int]:
+    """``seed``, ``seed + 1``, ... (``settings(scale)["seeds"]`` of them)."""
+    return [seed + i for i in range(settings(scale)["seeds"])]
+
+
+class CompareNet(nn.Module):
+    """``[T, N, *]`` -> ``layers`` x (Linear without bias, BatchNorm1d, neuron) -> Linear -> ``[T', N, classes]``.
+
+    Each step's input is flattened to a vector.  The output keeps the last ``readout_steps`` steps
+    (``None``: all T), which the trainer averages into the logits.
+
+    Defined in chapter 08 (Side by side), section "The recipe".
+    """
+
+    def __init__(self, kind: str, T: int, features: int, classes: int, hidden: int = 32, layers: int = 2,
+                 readout_steps: Optional[int] = None):
+        super().__init__()
+        if readout_steps is not None and not 1 <= readout_steps <= T:
+            raise ValueError(f"readout_steps={readout_steps!r} must be in [1, T={T}] or None")
+        blocks: list[nn.Module] = []
+        for i in range(layers):
+            blocks += [psn_exp._PerStep(nn.Sequential(nn.Flatten(), nn.Linear(features if i == 0 else hidden, hidden,
+                                                                             bias=False), nn.BatchNorm1d(hidden))),
+                       build_neuron(kind, T, hidden)]
+        self.features = nn.Sequential(*blocks)
+        self.head = psn_exp._PerStep(nn.Linear(hidden, classes))
+        self.T, self.readout_steps = T, readout_steps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() < 3 or x.shape[0] != self.T:
+            raise ValueError(f"x has shape {tuple(x.shape)}; expected time-first [T={self.T}, N, *]")
+        out = self.head(self.features(x))
+        return out if self.readout_steps is None else out[-self.readout_steps:]
+
+
+def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
+    """Bytes that autograd saves for the backward pass of ``model(x)``, counted with
+    :func:`torch.autograd.graph.saved_tensors_hooks`: each storage once, the model's parameters left out
+    (they are in memory anyway).  The model runs in training mode; its state is reset after.
+
+    Chapter 08 reads its counts in the table (section "The table").
+    """
+    params = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        ptr = storage.data_ptr()
+        if ptr not in params:
+            seen[ptr] = max(seen.get(ptr, 0), storage.nbytes())
+        return t
+
+    was_training = model.training
+    model.train()
+    try:
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = model(x)
+        del out
+    finally:
+        train.reset_states(model)
+        model.train(was_training)
+    return sum(seen.values())
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    v = torch.tensor([float(a) for a in values], dtype=torch.float64)
+    return float(v.mean()), (float(v.std(unbiased=True)) if len(v) > 1 else 0.0)
+
+
+def _shape_of(loader) -> tuple[int, int, int]:
+    """T, features per step and classes of a time-first loader."""
+    x, _ = next(iter(loader))
+    if x.dim() < 3:
+        raise ValueError(f"the comparison needs time-first sequences [T, N, *]; the loader gives {tuple(x.shape)}")
+    ds = loader.dataset
+    classes = int(getattr(ds, "n_classes", 0) or len(getattr(ds, "classes", [])) or 10)
+    return int(x.shape[0]), int(math.prod(x.shape[2:])), classes
+
+
+def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int = 0, loaders=None,
+              progress: bool = False) -> dict[str, Any]:
+    """Train :class:`CompareNet` with neuron ``kind`` on ``task`` for one seed; the run's measurements:
+    ``acc`` (max test accuracy over the epochs; for the masked PSN over those at lambda = 1, where it is
+    the banded neuron and no longer a PSN), ``last_acc`` (the last epoch's), ``rate`` (spikes per neuron per step, test set, last epoch), ``epoch_s``
+    (mean training time of an epoch), ``sops`` and ``energy_pj`` (per sample, on the first test batch),
+    ``saved_bytes`` (per sample, one training batch).
+
+    Defined in chapter 08 (Side by side), section "Exercises".
+    """
+    s = settings(scale)
+    if loaders is None:
+        loaders = data.loaders(task.dataset, s.scale, batch_size=s["batch_size"], seed=seed,
+                               train_size=s["train_size"], **task.options)
+    train_loader, test_loader = loaders
+    T, features, classes = _shape_of(test_loader)
+    seed_everything(seed)
+    model = CompareNet(kind, T, features, classes, hidden=s["hidden"], layers=s["layers"],
+                       readout_steps=task.readout_steps)
+    ckpt = None if s.scale == "ci" else runs_dir() / f"compare-{task.key}-{s.scale}" / \
+        f"{kind}-seed{seed}-e{s['epochs']}"
+    masked = kind == "masked_psn"
+    hist = train.fit(model, train_loader, test_loader, epochs=s["epochs"], optimizer=s["optimizer"], lr=s["lr"],
+                     weight_decay=s["weight_decay"], schedule=s["schedule"], label_smoothing=s["label_smoothing"],
+                     seed=seed, progress=progress, desc=NEURONS[kind].label, checkpoint_dir=ckpt,
+                     on_epoch_start=psn_exp.lambda_schedule(s["epochs"]) if masked else None)
+    # the masked PSN is a PSN until lambda reaches 1: its accuracy counts from the first epoch at lambda = 1
+    counted = [e["test_acc"] for i, e in enumerate(hist.epochs)
+               if not masked or MaskedPSN.lambda_at(i, s["epochs"]) >= 1.0]
+    device = next(model.parameters()).device
+    x_test = next(iter(test_loader))[0][:, :s["energy_batch"]].to(device)
+    rep = energy.energy_report(model, x_test, T=T, batch_size=x_test.shape[1])
+    train.reset_states(model)
+    x_train = next(iter(train_loader))[0].to(device)
+    saved = saved_bytes(model, x_train) / x_train.shape[1]
+    epoch_s = [e["train_s"] for e in hist.epochs]
+    return {"acc": max(counted), "last_acc": float(hist.last["test_acc"]),
+            "rate": float(hist.last["test_rate"]),
+            "epoch_s": sum(epoch_s) / len(epoch_s), "sops": rep.sops, "energy_pj": rep.energy_pj,
+            "saved_bytes": saved, "T": T}
+
+
+METRICS = ("acc", "last_acc", "rate", "epoch_s", "sops", "energy_pj", "saved_bytes")
+
+
+def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"seeds": len(runs), "T": runs[0]["T"]}
+    for m in METRICS:
+        mean, sd = _mean_std([r[m] for r in runs])
+        out[m], out[f"{m}_std"], out[f"per_seed_{m}"] = mean, sd, [r[m] for r in runs]
+    return out
+
+
+def run(scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
+        neurons: Optional[Sequence[str]] = None, only_tasks: Optional[Sequence[str]] = None,
+        delays: Optional[Sequence[int]] = None, root=None) -> dict[str, Any]:
+    """``compare``: every neuron on every task of :func:`tasks`, for each seed of :func:`seeds_of`, and
+    on delayed recall for each delay of the sweep.
+
+    ``metrics["table"][task][kind]`` and ``metrics["memory"][delay][kind]`` hold, for each measurement of
+    :func:`train_one`, the mean, the sample standard deviation and each seed's value.  ``neurons``,
+    ``only_tasks`` and ``delays`` restrict the run (for tests); ``root`` is the data folder.
+
+    Chapter 08 runs it through :func:`snnlib.experiments.reproduce` (section "The table").
+    """
+    s = settings(scale)
+    kinds = list(NEURONS) if neurons is None else list(neurons)
+    for k in kinds:
+        if k not in NEURONS:
+            raise ValueError(f"neurons contains {k!r}; valid keys: {', '.join(NEURONS)}")
+    table_tasks = [t for t in tasks(s.scale) if only_tasks is None or t.key in only_tasks]
+    sweep = list(s["delays"] if delays is None else delays)
+    seeds = seeds_of(s.scale, seed)
+    jobs: list[tuple[str, Task]] = [("table", t) for t in table_tasks]
+    jobs += [("memory", recall_task(d)) for d in sweep if not any(t.key == f"recall-{d}" for _, t in jobs)]
+    done: dict[str, dict[str, Any]] = {}
+    with torch_threads(s["threads"]):
+        for _, task in jobs:
+            loaders = data.loaders(task.dataset, s.scale, batch_size=s["batch_size"], seed=seed, root=root,
+                                   train_size=s["train_size"], **task.options)
+            done[task.key] = {}
+            for kind in kinds:
+                runs = [train_one(kind, task, s.scale, seed=sd, loaders=loaders) for sd in seeds]
+                done[task.key][kind] = _summarise(runs)
+                if progress:
+                    m = done[task.key][kind]
+                    print(f"{task.label:>24} {NEURONS[kind].label:>15}: {100 * m['acc']:5.1f} ± "
+                          f"{100 * m['acc_std']:4.1f}%  rate {m['rate']:.3f}  {m['epoch_s']:.2f} s/epoch")
+    table = {t.key: done[t.key] for t in table_tasks}
+    memory = {str(d): done[f"recall-{d}"] for d in sweep}
+    metrics = {"table": table, "memory": memory, "neurons": kinds, "tasks": [t.key for t in table_tasks],
+               "task_labels": {t.key: t.label for t in table_tasks}, "delays": sweep}
+    metrics["orders"] = order_checks(metrics)
+    rows = [accuracy_row(k, t.label, table[t.key][k]) for t in table_tasks for k in kinds]
+    config_out = {**s, "neurons": kinds, "tasks": [t.key for t in table_tasks], "tau": TAU, "threshold": THRESHOLD,
+                  "order": ORDER}
+    return {"dataset": ", ".join(t.dataset for t in table_tasks), "config": config_out, "metrics": metrics,
+            "rows": rows, "seeds": seeds}
+
+
+def accuracy_row(kind: str, task_label: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The record row of neuron ``kind`` on a task: max test accuracy, mean ± std over the seeds (%)."""
+    n = summary["seeds"]
+    return {"label": f"{NEURONS[kind].label}, {task_label}", "metric": f"max test accuracy, mean of {n} seeds",
+            "measured": 100 * summary["acc"], "std": 100 * summary["acc_std"], "n": n, "unit": "%",
+            "per_seed": [100 * a for a in summary["per_seed_acc"]], "paper_key": None}
+
+
+#: orders the papers claim, checked on every task of the table: (paper, text, better, worse, metric)
+ORDER_CLAIMS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("PSN (Fang et al.)", "PSN is more accurate than the LIF", "psn", "lif", "acc"),
+    ("PSN (Fang et al.)", "sliding PSN is more accurate than the LIF", "sliding_psn", "lif", "acc"),
+    ("PSN (Fang et al.)", "the LIF is more accurate than the LIF without reset", "lif", "lif_no_reset", "acc"),
+    ("PSN (Fang et al.)", "PSN is more accurate than masked PSN", "psn", "masked_psn", "acc"),
+    ("PSU (Li et al.)", "PSU fires less than PSN", "psu", "psn", "rate"),
+    ("PSU (Li et al.)", "RPSU fires less than PSN", "rpsu", "psn", "rate"),
+    ("PSU (Li et al.)", "PSU trains faster than the LIF", "psu", "lif", "epoch_s"),
+    ("ParaLIF (Yarga & Wood)", "ParaLIF-T trains faster than the LIF", "paralif_d", "lif", "epoch_s"),
+    ("ParaLIF (Yarga & Wood)", "ParaLIF-T is at least as accurate as the LIF", "paralif_d", "lif", "acc"),
+)
+
+
+def order_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each claim of :data:`ORDER_CLAIMS` on each task of ``metrics["table"]``: whether the measured order
+    agrees (accuracy higher, rate or time lower).  Claims about neurons not in the run are skipped.
+
+    Chapter 08 prints its result from the record (section "What we found").
+    """
+    out = []
+    for paper, text, better, worse, metric in ORDER_CLAIMS:
+        for task, by_kind in metrics["table"].items():
+            if better not in by_kind or worse not in by_kind:
+                continue
+            a, b = by_kind[better][metric], by_kind[worse][metric]
+            holds = a >= b if metric == "acc" else a < b
+            out.append({"paper": paper, "claim": text, "task": task, "metric": metric, "better": better,
+                        "worse": worse, "values": [a, b], "holds": bool(holds)})
+    return out
+
+
+def summary_table(rec: dict[str, Any], task: str) -> "results.Table":
+    """One task of a ``compare`` record as a :class:`snnlib.results.Table`: per neuron, mean ± std over
+    the seeds of accuracy, spikes per neuron per step, SOPs and energy per sample, training time per
+    epoch and autograd's saved bytes per sample.
+
+    Defined in chapter 08 (Side by side), section "The table".
+    """
+    from .. import results
+
+    m = rec["metrics"]
+    if task not in m["table"]:
+        raise ValueError(f"task={task!r} is not in the record; its tasks: {', '.join(m['table'])}")
+    rows = []
+    for kind in m["neurons"]:
+        r = m["table"][task][kind]
+        shown = results.format_measured(accuracy_row(kind, m["task_labels"][task], r))
+        rows.append([NEURONS[kind].label, shown,
+                     f"{r['rate']:.3f} ± {r['rate_std']:.3f}", f"{r['sops'] / 1e3:,.1f}",
+                     f"{r['energy_pj'] / 1e3:,.1f}", f"{r['epoch_s']:.2f} ± {r['epoch_s_std']:.2f}",
+                     f"{r['saved_bytes'] / 1024:,.1f}"])
+    n = len(rec["seeds"])
+    return results.Table(
+        header=["neuron", "accuracy", "spikes/neuron/step", "kSOPs/sample", "energy (nJ/sample)",
+                "train s/epoch", "saved KiB/sample"],
+        rows=rows, numeric=(1, 2, 3, 4, 5, 6),
+        caption=f"{m['task_labels'][task]}, scale {rec['scale']}, seeds {rec['seeds']} (mean ± std over {n})",
+        notes=["accuracy: max test accuracy over the epochs; spikes: on the test set after the last epoch; "
+               "SOPs and energy (45 nm, E_MAC 4.6 pJ, E_AC 0.9 pJ): snnlib.energy on one test batch; "
+               "train s/epoch: the training pass of an epoch, on " + str(rec.get("device", "?"))
+               + (f", {t} thread(s)" if (t := rec["config"].get("threads")) else "")
+               + "; saved KiB: what autograd keeps for the backward pass of one training batch, per sample"])
+
+
+CLOSE_POINTS = 5.0  #: "about as accurate": within this many percentage points of the best mean accuracy
+
+
+def _mean_over_tasks(table: dict[str, Any], kind: str, metric: str) -> float:
+    return sum(table[t][kind][metric] for t in table) / len(table)
+
+
+def recommend(rec: dict[str, Any], causal: dict[str, bool]) -> list[dict[str, Any]]:
+    """The decision guide of chapter 08, drawn from a ``compare`` record: for each need, the neuron the
+    measured table supports and the rows (task, neuron, metric, value) that support it.
+
+    ``causal``: for each neuron, whether it streams (:func:`is_causal`).  The needs:
+
+    * ``accuracy``: the best mean accuracy over the tasks of the table;
+    * ``streaming``: the best mean accuracy among the causal neurons without a fixed T (they run step by
+      step, on sequences of any length: a sensor, a chip);
+    * ``memory``: the best accuracy at the longest delay of the memory sweep;
+    * ``training time``: the fastest mean training epoch among the neurons within :data:`CLOSE_POINTS` of
+      the best mean accuracy;
+    * ``energy``: the lowest mean energy per sample among the same neurons.
+
+    Defined in chapter 08 (Side by side), section "Which neuron should I use?".
+    """
+    m = rec["metrics"]
+    table, kinds = m["table"], list(m["neurons"])
+    missing = [k for k in kinds if k not in causal]
+    if missing:
+        raise ValueError(f"causal has no entry for {', '.join(missing)}; expected one per neuron of the record")
+    acc = {k: _mean_over_tasks(table, k, "acc") for k in kinds}
+    best = max(kinds, key=acc.get)
+    close = [k for k in kinds if 100 * (acc[best] - acc[k]) <= CLOSE_POINTS]
+
+    def cite(kind: str, metric: str, tasks_: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
+        return [{"task": t, "neuron": kind, "metric": metric, "value": table[t][kind][metric]}
+                for t in (tasks_ or list(table))]
+
+    out = [{"need": "accuracy", "pick": best, "candidates": kinds, "rows": cite(best, "acc"),
+            "why": f"best mean accuracy over the {len(table)} tasks ({100 * acc[best]:.1f}%)"}]
+    streams = [k for k in kinds if causal[k] and not NEURONS[k].fixed_T]
+    if streams:
+        s_best = max(streams, key=acc.get)
+        out.append({"need": "streaming", "pick": s_best, "candidates": streams, "rows": cite(s_best, "acc"),
+                    "why": f"best mean accuracy ({100 * acc[s_best]:.1f}%) among the causal neurons without "
+                           "a fixed T"})
+    if m.get("memory"):
+        longest = max(m["memory"], key=int)
+        mem = m["memory"][longest]
+        m_best = max(kinds, key=lambda k: mem[k]["acc"])
+        out.append({"need": "memory", "pick": m_best, "candidates": kinds,
+                    "rows": [{"task": f"recall-{longest}", "neuron": m_best, "metric": "acc",
+                              "value": mem[m_best]["acc"]}],
+                    "why": f"best accuracy at the longest delay, {longest} steps ({100 * mem[m_best]['acc']:.1f}%)"})
+    fast = min(close, key=lambda k: _mean_over_tasks(table, k, "epoch_s"))
+    out.append({"need": "training time", "pick": fast, "candidates": close, "rows": cite(fast, "epoch_s"),
+                "why": f"fastest mean training epoch ({_mean_over_tasks(table, fast, 'epoch_s'):.3f} s) among the "
+                       f"neurons within {CLOSE_POINTS:g} points of the best mean accuracy"})
+    frugal = min(close, key=lambda k: _mean_over_tasks(table, k, "energy_pj"))
+    out.append({"need": "energy", "pick": frugal, "candidates": close, "rows": cite(frugal, "energy_pj"),
+                "why": f"lowest mean energy per sample ({_mean_over_tasks(table, frugal, 'energy_pj') / 1e3:.1f} nJ) "
+                       f"among the neurons within {CLOSE_POINTS:g} points of the best mean accuracy"})
+    return out
+
+
+def is_causal(kind: str, T: int = 12, features: int = 3, seed: int = 0) -> bool:
+    """Whether neuron ``kind``'s spikes up to step t are unchanged when the inputs after t change (for
+    every t): the property that lets a neuron stream.  Checked on random inputs.
+
+    Defined in chapter 08 (Side by side), section "The registry".
+    """
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    neuron = build_neuron(kind, T, features).eval()
+    if kind == "masked_psn":
+        neuron.lambda_ = 1.0
+    x = 2 * torch.randn(T, 4, features, generator=gen)
+    with torch.no_grad():
+        for t in range(T - 1):
+            y = x.clone()
+            y[t + 1:] = 2 * torch.randn(T - t - 1, 4, features, generator=gen)
+            state = torch.random.get_rng_state()
+            a = neuron(x)
+            torch.random.set_rng_state(state)
+            b = neuron(y)
+            if not torch.equal(a[:t + 1], b[:t + 1]):
+                return False
+    return True
+
+
+def speed(Ts: Sequence[int], *, batch: int = 16, features: int = 64, reps: int = 3,
+          neurons: Optional[Sequence[str]] = None, cap_s: float = 10.0, threads: Optional[int] = 1
+          ) -> dict[str, Any]:
+    """Forward plus backward time of every neuron at each T, on one tensor ``[T, batch, features]``, in
+    one run, with the physical floor: an elementwise pass (``x * 2``, forward and backward).
+
+    Returns ``{"T": [...], "shape": [batch, features], "seconds": {kind: [...]}, "floor": [...]}``; each
+    time is the minimum over ``reps`` interleaved repetitions (:func:`snnlib.bench.time_entries`), on
+    ``threads`` torch threads (default 1: a load-independent measure on a shared machine; ``None``: as set).
+
+    Defined in chapter 08 (Side by side), section "Speed against T".
+    """
+    kinds = list(NEURONS) if neurons is None else list(neurons)
+    for k in kinds:
+        if k not in NEURONS:
+            raise ValueError(f"neurons contains {k!r}; valid keys: {', '.join(NEURONS)}")
+    out: dict[str, Any] = {"T": list(Ts), "shape": [batch, features], "seconds": {k: [] for k in kinds},
+                           "floor": [], "reps": reps}
+    with torch_threads(threads):
+        for T in Ts:
+            _time_one(T, batch, features, reps, cap_s, kinds, out)
+    return out
+
+
+def _time_one(T: int, batch: int, features: int, reps: int, cap_s: float, kinds: list[str],
+              out: dict[str, Any]) -> None:
+    """One T of :func:`speed`: every neuron and the floor on one input and cotangent, interleaved."""
+    from .. import bench
+
+    gen = torch.Generator().manual_seed(T)
+    x = torch.randn(T, batch, features, generator=gen).requires_grad_(True)
+    g = torch.randn(T, batch, features, generator=gen)
+    torch.manual_seed(0)
+    models = {k: build_neuron(k, T, features) for k in kinds}
+    if "masked_psn" in models:
+        models["masked_psn"].lambda_ = 1.0  # the trained state: the band only
+
+    def entry(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], None]:
+        def call() -> None:
+            x.grad = None
+            fn(x).backward(g)
+        return call
+
+    entries = {"floor": entry(lambda v: v * 2), **{k: entry(models[k]) for k in kinds}}
+    times = bench.time_entries(entries, reps=reps, cap_s=cap_s)
+    out["floor"].append(times["floor"][0])
+    for k in kinds:
+        out["seconds"][k].append(times[k][0])
+
+register(Experiment(
+    name="compare", chapter="compare", title="Every neuron side by side on one recipe",
+    run=run, datasets={"ci": "digits-pixels, mnist1d, delayed-recall, dvs-digits", "gpu": "scifar10, shd",
+                       "full": "scifar10, shd"}))

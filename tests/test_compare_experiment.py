@@ -1,0 +1,215 @@
+"""Chapter 08's comparison: the registry of neurons, the recipe, the measurements (saved bytes, causality,
+speed), the decision guide, and the ``compare`` experiment end to end on tiny settings -- at ``ci`` and on
+the ``gpu`` path (sequential CIFAR-10 and SHD) on CPU with tiny files in the real formats."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+
+from snnlib import bench, config, experiments, results
+from snnlib.experiments import compare
+from snnlib.neurons import MaskedPSN
+
+BOOK_NEURONS = ["lif", "lif_no_reset", "psn", "masked_psn", "sliding_psn", "psu", "ipsu", "rpsu",
+                "paralif_d", "paralif_s", "paralif_r"]
+
+
+def _tiny(scale=None):
+    base = dict(_REAL_SETTINGS(scale))
+    base.update({"hidden": 6, "layers": 1, "epochs": 2, "batch_size": 8, "train_size": 24, "seeds": 3,
+                 "threads": 1, "delays": [2, 3], "recall_delay": 3, "energy_batch": 4, "shd_T": 6})
+    return config.Settings(config.check_scale(scale), base)
+
+
+_REAL_SETTINGS = compare.settings
+
+
+def test_the_registry_holds_every_neuron_of_the_book_in_order():
+    assert list(compare.NEURONS) == BOOK_NEURONS
+    assert len({s.label for s in compare.NEURONS.values()}) == len(BOOK_NEURONS)
+    assert "compare" in experiments.CHAPTERS and experiments.get("compare").chapter == "compare"
+
+
+@pytest.mark.parametrize("kind", BOOK_NEURONS)
+def test_every_neuron_maps_t_n_f_to_binary_spikes_of_the_same_shape(kind):
+    torch.manual_seed(0)
+    neuron = compare.build_neuron(kind, 7, 5)
+    x = (3 * torch.randn(7, 4, 5)).requires_grad_(True)
+    s = neuron(x)
+    assert s.shape == x.shape
+    assert set(s.detach().unique().tolist()) <= {0.0, 1.0}
+    s.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_one_decay_for_every_fixed_leak():
+    beta = 1 - 1 / compare.TAU
+    lif = compare.build_neuron("lif", 4, 2)
+    rf = compare.build_neuron("lif_no_reset", 4, 2)
+    pl = compare.build_neuron("paralif_d", 4, 2)
+    assert lif.tau == rf.tau == compare.TAU == 2.0 and rf.beta == beta
+    assert pl.beta == pytest.approx(beta) and pl.alpha == pytest.approx(beta)
+    assert compare.build_neuron("sliding_psn", 4, 2).k == compare.build_neuron("masked_psn", 4, 2).k == 4
+
+
+def test_bad_arguments_name_themselves():
+    with pytest.raises(ValueError, match="kind='nope'.*valid keys: lif, lif_no_reset"):
+        compare.build_neuron("nope", 4, 2)
+    with pytest.raises(ValueError, match="T=0 must be a positive int"):
+        compare.build_neuron("psn", 0, 2)
+    with pytest.raises(ValueError, match="readout_steps=9 must be in"):
+        compare.CompareNet("lif", 8, 3, 2, readout_steps=9)
+    net = compare.CompareNet("lif", 8, 3, 2)
+    with pytest.raises(ValueError, match=r"x has shape \(4, 8, 3\); expected time-first \[T=8, N, \*\]"):
+        net(torch.zeros(4, 8, 3))
+    with pytest.raises(ValueError, match="neurons contains 'x'"):
+        compare.run("ci", neurons=["x"])
+    with pytest.raises(ValueError, match="task='nope' is not in the record"):
+        compare.summary_table({"metrics": {"table": {"pixels": {}}}}, "nope")
+
+
+def test_only_the_psn_is_not_causal():
+    assert {k: compare.is_causal(k) for k in BOOK_NEURONS} == {k: k != "psn" for k in BOOK_NEURONS}
+
+
+@pytest.mark.parametrize("kind", BOOK_NEURONS)
+def test_fixed_t_is_what_the_neuron_does(kind):
+    neuron = compare.build_neuron(kind, 6, 3)
+    if kind == "masked_psn":
+        neuron.lambda_ = 1.0
+    if compare.NEURONS[kind].fixed_T:
+        with pytest.raises((ValueError, RuntimeError)):
+            neuron(torch.randn(7, 2, 3))
+    else:
+        assert neuron(torch.randn(11, 2, 3)).shape == (11, 2, 3)
+
+
+def test_the_network_reads_out_the_task_window_with_bn_before_each_neuron():
+    net = compare.CompareNet("psn", 10, 12, 4, hidden=5, layers=2, readout_steps=3)
+    assert net(torch.randn(10, 2, 3, 4)).shape == (3, 2, 4)   # [T, N, 3, 4] flattened per step
+    kinds = [type(m).__name__ for m in net.modules() if type(m).__name__ in ("BatchNorm1d", "PSN", "Linear")]
+    assert kinds == ["Linear", "BatchNorm1d", "PSN", "Linear", "BatchNorm1d", "PSN", "Linear"]
+
+
+def test_saved_bytes_counts_what_autograd_keeps_without_the_parameters():
+    lin = nn.Linear(4, 3)
+    x = torch.randn(5, 4)
+    assert compare.saved_bytes(lin, x) == 5 * 4 * 4      # the input, kept for the weight's gradient
+    net = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    # the input [5, 4]; ReLU keeps its result [5, 3], which the second Linear keeps as its input: one storage
+    assert compare.saved_bytes(net, x) == 5 * 4 * 4 + 5 * 3 * 4
+    with torch.no_grad():
+        assert compare.saved_bytes(net, x) == 0
+    # a PSN keeps its input [T, N*F] for the weight's gradient: linear in T
+    psn_bytes = [compare.saved_bytes(compare.build_neuron("psn", T, 8), torch.randn(T, 2, 8, requires_grad=True))
+                 for T in (4, 8, 16)]
+    assert psn_bytes[1] == 2 * psn_bytes[0] and psn_bytes[2] == 4 * psn_bytes[0]
+
+
+def test_masked_psn_accuracy_counts_only_epochs_at_lambda_one():
+    assert [MaskedPSN.lambda_at(i, 3) >= 1 for i in range(3)] == [False, True, True]
+
+
+def _record(table, memory=None, neurons=("lif", "psn", "psu")):
+    return {"metrics": {"table": table, "memory": memory or {}, "neurons": list(neurons), "tasks": list(table),
+                        "task_labels": {t: t for t in table}}, "seeds": [0, 1, 2], "scale": "ci", "config": {}}
+
+
+def _cell(acc, rate=0.1, epoch_s=1.0, energy=1e3):
+    return {"acc": acc, "acc_std": 0.0, "rate": rate, "rate_std": 0.0, "epoch_s": epoch_s, "epoch_s_std": 0.0,
+            "sops": 10.0, "energy_pj": energy, "saved_bytes": 2048.0, "seeds": 3, "per_seed_acc": [acc] * 3}
+
+
+def test_the_decision_guide_follows_the_table_and_cites_its_rows():
+    table = {"a": {"lif": _cell(0.80, epoch_s=3.0, energy=5e3), "psn": _cell(0.90, epoch_s=1.0, energy=9e3),
+                   "psu": _cell(0.88, epoch_s=2.0, energy=1e3)},
+             "b": {"lif": _cell(0.70, epoch_s=3.0, energy=5e3), "psn": _cell(0.80, epoch_s=1.0, energy=9e3),
+                   "psu": _cell(0.79, epoch_s=2.0, energy=1e3)}}
+    memory = {"4": {"lif": _cell(0.3), "psn": _cell(1.0), "psu": _cell(0.3)},
+              "16": {"lif": _cell(0.25), "psn": _cell(0.99), "psu": _cell(0.26)}}
+    rec = _record(table, memory)
+    causal = {"lif": True, "psn": False, "psu": True}
+    guide = {g["need"]: g for g in compare.recommend(rec, causal)}
+    assert guide["accuracy"]["pick"] == "psn"
+    assert guide["streaming"]["pick"] == "psu"             # PSN is not causal
+    assert guide["memory"]["pick"] == "psn" and guide["memory"]["rows"][0]["task"] == "recall-16"
+    assert guide["training time"]["pick"] == "psn"         # psn and psu are within 5 points; lif is not
+    assert guide["energy"]["pick"] == "psu"
+    assert [r["value"] for r in guide["energy"]["rows"]] == [1e3, 1e3]
+    with pytest.raises(ValueError, match="causal has no entry for psu"):
+        compare.recommend(rec, {"lif": True, "psn": False})
+
+
+def test_order_checks_compare_the_claimed_order_task_by_task():
+    table = {"a": {"psn": _cell(0.9), "lif": _cell(0.8)}, "b": {"psn": _cell(0.7), "lif": _cell(0.8)}}
+    checks = [c for c in compare.order_checks({"table": table}) if c["claim"] == "PSN is more accurate than the LIF"]
+    assert [(c["task"], c["holds"]) for c in checks] == [("a", True), ("b", False)]
+    assert len(compare.order_checks({"table": table})) == 2   # claims about absent neurons are skipped
+
+
+def test_speed_times_every_neuron_and_the_floor():
+    sp = compare.speed([4, 8], batch=2, features=3, reps=1, neurons=["lif", "psn"])
+    assert sp["T"] == [4, 8] and sp["shape"] == [2, 3] and set(sp["seconds"]) == {"lif", "psn"}
+    assert len(sp["floor"]) == 2 and all(t > 0 for v in sp["seconds"].values() for t in v)
+    with pytest.raises(ValueError, match="neurons contains 'x'"):
+        compare.speed([4], neurons=["x"])
+
+
+def test_bench_compare_saves_its_table(tmp_path, capsys):
+    path = tmp_path / "bench" / "compare.json"
+    assert bench.main(["compare", "--T", "4", "8", "--reps", "1", "--shape", "2", "3", "--save", str(path)]) == 0
+    saved = json.loads(path.read_text())
+    assert saved["T"] == [4, 8] and set(saved["seconds"]) == set(BOOK_NEURONS)
+    assert saved["environment"]["threads"] == 1 and saved["command"].startswith("python -m snnlib.bench compare")
+    out = capsys.readouterr().out
+    assert "time over the floor" in out and "time over the LIF" in out
+
+
+def test_the_committed_bench_table_reaches_t_4096():
+    saved = json.loads((results.committed_dir() / "bench" / "compare.json").read_text())
+    assert {1024, 4096} <= set(saved["T"]) and set(saved["seconds"]) == set(BOOK_NEURONS)
+
+
+def test_ci_path_end_to_end_on_tiny_settings_is_deterministic(monkeypatch, tmp_path):
+    monkeypatch.setattr(compare, "settings", _tiny)
+    kinds = ["lif", "psn", "masked_psn"]
+    rec = compare.run("ci", neurons=kinds, only_tasks=["recall-3", "mnist1d"], progress=False)
+    again = compare.run("ci", neurons=kinds, only_tasks=["recall-3", "mnist1d"], progress=False)
+    m = rec["metrics"]
+    assert m["tasks"] == ["mnist1d", "recall-3"] and m["delays"] == [2, 3] and set(m["memory"]) == {"2", "3"}
+    assert m["memory"]["3"] is m["table"]["recall-3"]            # the table's recall task is the sweep's delay 3
+    for task in m["tasks"]:
+        for k in kinds:
+            r, r2 = m["table"][task][k], again["metrics"]["table"][task][k]
+            assert r["per_seed_acc"] == r2["per_seed_acc"] and r["per_seed_rate"] == r2["per_seed_rate"]
+            assert r["seeds"] == 3 and 0 <= r["rate"] <= 1 and r["saved_bytes"] > 0 and r["epoch_s"] > 0
+            assert r["T"] == (40 if task == "mnist1d" else 4 + 3 + 4)
+    assert len(rec["rows"]) == 2 * len(kinds) and rec["rows"][0]["label"] == "LIF, MNIST-1D"
+    table = compare.summary_table(rec | {"scale": "ci", "seeds": rec["seeds"]}, "recall-3")
+    assert results.format_measured(rec["rows"][3]) in str(table)
+
+
+@pytest.mark.filterwarnings("ignore:scale 'gpu' is meant for CUDA")
+def test_gpu_path_end_to_end_on_cpu_sequential_cifar_and_shd(monkeypatch, tmp_path):
+    pytest.importorskip("torchvision")
+    pytest.importorskip("tonic")
+    pytest.importorskip("h5py")
+    from test_data_real import write_cifar, write_shd
+
+    write_cifar(tmp_path / "data", 10, per_batch=4)
+    write_shd(tmp_path / "data", "train", n=8)
+    write_shd(tmp_path / "data", "test", n=4, seed=1)
+    monkeypatch.setenv("SNNLIB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SNNLIB_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setattr(compare, "settings", _tiny)
+    monkeypatch.setattr(compare, "NEURONS", {k: compare.NEURONS[k] for k in ("psn", "paralif_d")})
+    rec = experiments.reproduce("compare", "gpu", progress=False, out_dir=tmp_path)
+    m = rec["metrics"]
+    assert m["tasks"] == ["scifar10", "shd"] and rec["dataset"] == "scifar10, shd"
+    assert m["table"]["scifar10"]["psn"]["T"] == 32 and m["table"]["shd"]["psn"]["T"] == 6
+    assert set(m["memory"]) == {"2", "3"} and rec["device_matches_scale"] is False
+    assert (tmp_path / "compare-gpu.json").is_file()
+    assert len(list((tmp_path / "runs").glob("compare-*-gpu/*/last.pt"))) == 2 * 4 * 3   # resumable runs
