@@ -133,14 +133,31 @@ def test_the_decision_guide_follows_the_table_and_cites_its_rows():
     rec = _record(table, memory)
     causal = {"lif": True, "psn": False, "psu": True}
     guide = {g["need"]: g for g in compare.recommend(rec, causal)}
+    assert list(guide) == ["accuracy", "any length", "low latency", "streaming", "memory", "training time",
+                           "energy"]
     assert guide["accuracy"]["pick"] == "psn"
-    assert guide["streaming"]["pick"] == "psu"             # PSN is not causal
+    assert guide["any length"]["pick"] == "psu"            # PSN has a fixed T
+    assert guide["low latency"]["pick"] == guide["streaming"]["pick"] == "psu"   # PSN is not causal
     assert guide["memory"]["pick"] == "psn" and guide["memory"]["rows"][0]["task"] == "recall-16"
-    assert guide["training time"]["pick"] == "psn"         # psn and psu are within 5 points; lif is not
-    assert guide["energy"]["pick"] == "psu"
+    assert guide["training time"]["pick"] == "psn" and guide["training time"]["front"] == ["psn"]
+    assert guide["energy"]["pick"] == "psu" and guide["energy"]["front"] == ["psn", "psu"]
     assert [r["value"] for r in guide["energy"]["rows"]] == [1e3, 1e3]
+    assert [r["value"] for r in guide["accuracy"]["rows"]] == [0.90, 0.80]
     with pytest.raises(ValueError, match="causal has no entry for psu"):
         compare.recommend(rec, {"lif": True, "psn": False})
+
+
+def test_pareto_front_keeps_what_nothing_beats_on_both():
+    pts = {"a": (0.9, 3.0), "b": (0.8, 1.0), "c": (0.7, 2.0), "d": (0.9, 4.0), "e": (0.8, 1.0)}
+    assert compare.pareto_front(pts) == ["a", "b", "e"]      # c is beaten by b; d by a; b and e tie
+
+
+def test_order_table_has_one_row_per_claim_and_a_column_per_task():
+    table = {"a": {"psn": _cell(0.9), "lif": _cell(0.8)}, "b": {"psn": _cell(0.7), "lif": _cell(0.8)}}
+    t = compare.order_table(_record(table, neurons=("psn", "lif")))
+    assert t.header == ["paper", "claim", "a", "b"]
+    row = [r for r in t.rows if r[1] == "PSN is more accurate than the LIF"][0]
+    assert row[2:] == ["yes: 90.0 vs 80.0", "no: 70.0 vs 80.0"]
 
 
 def test_order_checks_compare_the_claimed_order_task_by_task():
@@ -187,6 +204,12 @@ def test_ci_path_end_to_end_on_tiny_settings_is_deterministic(monkeypatch, tmp_p
             assert r["per_seed_acc"] == r2["per_seed_acc"] and r["per_seed_rate"] == r2["per_seed_rate"]
             assert r["seeds"] == 3 and 0 <= r["rate"] <= 1 and r["saved_bytes"] > 0 and r["epoch_s"] > 0
             assert r["T"] == (40 if task == "mnist1d" else 4 + 3 + 4)
+    # delayed recall is spikes in: every layer is spike-driven, no MAC-counted encoding layer
+    assert m["spiking_input"] == {"mnist1d": False, "recall-3": True}
+    for k in kinds:   # 0/1 inputs everywhere: one accumulate (0.9 pJ) per SOP; MNIST-1D adds its encoding MACs
+        recall, m1d = m["table"]["recall-3"][k], m["table"]["mnist1d"][k]
+        assert recall["energy_pj"] == pytest.approx(0.9 * recall["sops"])
+        assert m1d["energy_pj"] > 0.9 * m1d["sops"]
     assert len(rec["rows"]) == 2 * len(kinds) and rec["rows"][0]["label"] == "LIF, MNIST-1D"
     table = compare.summary_table(rec | {"scale": "ci", "seeds": rec["seeds"]}, "recall-3")
     assert results.format_measured(rec["rows"][3]) in str(table)

@@ -46,7 +46,7 @@ from .foundations import torch_threads
 __all__ = ["NeuronSpec", "Task", "NEURONS", "TASKS", "TAU", "THRESHOLD", "ORDER", "PARALIF_TAU", "CompareNet",
            "build_neuron", "settings", "tasks", "seeds_of", "saved_bytes", "train_one", "run", "speed",
            "summary_table", "order_checks", "ORDER_CLAIMS", "is_causal", "accuracy_row", "recall_task",
-           "recommend", "CLOSE_POINTS"]
+           "recommend", "pareto_front", "order_table"]
 
 TAU = 2.0  #: membrane time constant of every neuron with a fixed leak: decay 1 - 1/tau = 0.5 per step
 THRESHOLD = 1.0  #: firing threshold of every neuron with a fixed threshold (the PSNs' bias starts at -1)
@@ -133,6 +133,7 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
     readout_steps: Optional[int] = None
     about: str = ""
+    spiking_input: bool = False  # events or spikes in: the first layer is spike-driven too (no MAC encoding)
 
 
 RECALL_STEPS = 4  #: the delayed-recall question lasts 4 steps, and the answer is read there
@@ -144,7 +145,7 @@ def recall_task(delay: int) -> Task:
     Defined in chapter 08 (Side by side), section "Exercises".
     """
     return Task(f"recall-{delay}", f"recall, delay {delay}", "delayed-recall", {"delay": int(delay)},
-                RECALL_STEPS, f"T = {8 + delay}, 5 channels, 4 classes")
+                RECALL_STEPS, f"T = {8 + delay}, 5 channels, 4 classes", spiking_input=True)
 
 
 #: the task set of each scale (the delayed recall of the table has the delay ``settings()["recall_delay"]``)
@@ -163,9 +164,10 @@ def tasks(scale: Optional[str] = None) -> list[Task]:
         "mnist1d": Task("mnist1d", "MNIST-1D", "mnist1d", {}, None, "T = 40, 1 value a step"),
         "recall": recall_task(s["recall_delay"]),
         "events": Task("events", "DVS digits (tonic)", "dvs-digits", {"T": 10}, None,
-                       "T = 10 frames of 2 x 22 x 22 events"),
+                       "T = 10 frames of 2 x 22 x 22 events", spiking_input=True),
         "scifar10": Task("scifar10", "sequential CIFAR-10", "scifar10", {}, None, "T = 32 columns of 3 x 32"),
-        "shd": Task("shd", "SHD (tonic)", "shd", {"T": s.get("shd_T", 100)}, None, "T bins of 700 channels"),
+        "shd": Task("shd", "SHD (tonic)", "shd", {"T": s.get("shd_T", 100)}, None, "T bins of 700 channels",
+                    spiking_input=True),
     }
     return [made[k] for k in TASKS[s.scale]]
 
@@ -302,7 +304,11 @@ def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int =
                if not masked or MaskedPSN.lambda_at(i, s["epochs"]) >= 1.0]
     device = next(model.parameters()).device
     x_test = next(iter(test_loader))[0][:, :s["energy_batch"]].to(device)
-    rep = energy.energy_report(model, x_test, T=T, batch_size=x_test.shape[1])
+    # real-valued input: the first layer's MACs (the papers' rule); events or spikes: every layer is
+    # spike-driven, and an input bin holding more than one event costs a MAC (SynA's convention)
+    rep = energy.energy_report(model, x_test, T=T, batch_size=x_test.shape[1],
+                               encoding=() if task.spiking_input else "first",
+                               nonbinary="mac" if task.spiking_input else "ac")
     train.reset_states(model)
     x_train = next(iter(train_loader))[0].to(device)
     saved = saved_bytes(model, x_train) / x_train.shape[1]
@@ -362,7 +368,8 @@ def run(scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
     table = {t.key: done[t.key] for t in table_tasks}
     memory = {str(d): done[f"recall-{d}"] for d in sweep}
     metrics = {"table": table, "memory": memory, "neurons": kinds, "tasks": [t.key for t in table_tasks],
-               "task_labels": {t.key: t.label for t in table_tasks}, "delays": sweep}
+               "task_labels": {t.key: t.label for t in table_tasks}, "delays": sweep,
+               "spiking_input": {t.key: t.spiking_input for t in table_tasks}}
     metrics["orders"] = order_checks(metrics)
     rows = [accuracy_row(k, t.label, table[t.key][k]) for t in table_tasks for k in kinds]
     config_out = {**s, "neurons": kinds, "tasks": [t.key for t in table_tasks], "tau": TAU, "threshold": THRESHOLD,
@@ -411,6 +418,30 @@ def order_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def order_table(rec: dict[str, Any]) -> "results.Table":
+    """The papers' orders (:data:`ORDER_CLAIMS`) on each task of a ``compare`` record, one row per claim:
+    ``yes`` or ``no``, with the two measured values (accuracy in %, rate in spikes per neuron per step, time
+    in seconds per epoch).
+
+    Defined in chapter 08 (Side by side), section "What we found".
+    """
+    from .. import results
+
+    m = rec["metrics"]
+    checks = order_checks(m)
+    claims = list(dict.fromkeys((c["paper"], c["claim"]) for c in checks))
+
+    def shown(c: dict[str, Any]) -> str:
+        a, b = c["values"]
+        pair = f"{100 * a:.1f} vs {100 * b:.1f}" if c["metric"] == "acc" else f"{a:.3g} vs {b:.3g}"
+        return f"{'yes' if c['holds'] else 'no'}: {pair}"
+
+    rows = [[paper, claim] + [next((shown(c) for c in checks if c["claim"] == claim and c["task"] == t), "-")
+                              for t in m["tasks"]] for paper, claim in claims]
+    return results.Table(header=["paper", "claim", *(m["task_labels"][t] for t in m["tasks"])], rows=rows,
+                         caption="The papers' orders, checked on this run (holds? measured: claimed better vs worse)")
+
+
 def summary_table(rec: dict[str, Any], task: str) -> "results.Table":
     """One task of a ``compare`` record as a :class:`snnlib.results.Table`: per neuron, mean ± std over
     the seeds of accuracy, spikes per neuron per step, SOPs and energy per sample, training time per
@@ -423,47 +454,56 @@ def summary_table(rec: dict[str, Any], task: str) -> "results.Table":
     m = rec["metrics"]
     if task not in m["table"]:
         raise ValueError(f"task={task!r} is not in the record; its tasks: {', '.join(m['table'])}")
+    spiking = bool(m.get("spiking_input", {}).get(task))
     rows = []
     for kind in m["neurons"]:
         r = m["table"][task][kind]
         shown = results.format_measured(accuracy_row(kind, m["task_labels"][task], r))
-        rows.append([NEURONS[kind].label, shown,
-                     f"{r['rate']:.3f} ± {r['rate_std']:.3f}", f"{r['sops'] / 1e3:,.1f}",
-                     f"{r['energy_pj'] / 1e3:,.1f}", f"{r['epoch_s']:.2f} ± {r['epoch_s_std']:.2f}",
-                     f"{r['saved_bytes'] / 1024:,.1f}"])
+        rows.append([NEURONS[kind].label, shown, f"{r['rate']:.3f}", f"{r['sops'] / 1e3:,.1f}",
+                     f"{r['energy_pj'] / 1e3:,.1f}", f"{r['epoch_s']:.3f}", f"{r['saved_bytes'] / 1024:,.1f}"])
     n = len(rec["seeds"])
     return results.Table(
-        header=["neuron", "accuracy", "spikes/neuron/step", "kSOPs/sample", "energy (nJ/sample)",
-                "train s/epoch", "saved KiB/sample"],
+        header=["neuron", "accuracy", "spikes", "kSOPs", "nJ", "s/epoch", "KiB saved"],
         rows=rows, numeric=(1, 2, 3, 4, 5, 6),
-        caption=f"{m['task_labels'][task]}, scale {rec['scale']}, seeds {rec['seeds']} (mean ± std over {n})",
-        notes=["accuracy: max test accuracy over the epochs; spikes: on the test set after the last epoch; "
-               "SOPs and energy (45 nm, E_MAC 4.6 pJ, E_AC 0.9 pJ): snnlib.energy on one test batch; "
-               "train s/epoch: the training pass of an epoch, on " + str(rec.get("device", "?"))
+        caption=f"{m['task_labels'][task]}, scale {rec['scale']}, seeds {rec['seeds']} (mean over {n})",
+        notes=["accuracy: max test accuracy over the epochs, mean ± std; spikes: per neuron per step, on the test "
+               "set after the last epoch; kSOPs and nJ: synaptic operations and energy per sample (45 nm, "
+               "E_MAC 4.6 pJ, E_AC 0.9 pJ), snnlib.energy on one test batch"
+               + (", every layer spike-driven (the input is events or spikes)" if spiking else "")
+               + "; s/epoch: the training pass of an epoch, on " + str(rec.get("device", "?"))
                + (f", {t} thread(s)" if (t := rec["config"].get("threads")) else "")
-               + "; saved KiB: what autograd keeps for the backward pass of one training batch, per sample"])
-
-
-CLOSE_POINTS = 5.0  #: "about as accurate": within this many percentage points of the best mean accuracy
+               + "; KiB saved: what autograd keeps for the backward pass of one training batch, per sample"])
 
 
 def _mean_over_tasks(table: dict[str, Any], kind: str, metric: str) -> float:
     return sum(table[t][kind][metric] for t in table) / len(table)
 
 
+def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
+    """The keys of ``points`` (``key: (accuracy, cost)``) that no other key beats on both: higher accuracy
+    and lower cost.  In the order of ``points``."""
+    return [k for k, (a, c) in points.items()
+            if not any(a2 >= a and c2 <= c and (a2 > a or c2 < c) for a2, c2 in points.values())]
+
+
 def recommend(rec: dict[str, Any], causal: dict[str, bool]) -> list[dict[str, Any]]:
     """The decision guide of chapter 08, drawn from a ``compare`` record: for each need, the neuron the
-    measured table supports and the rows (task, neuron, metric, value) that support it.
+    measured table supports, the neurons it was chosen from, and the rows (task, neuron, metric, value)
+    that support it.
 
-    ``causal``: for each neuron, whether it streams (:func:`is_causal`).  The needs:
+    ``causal``: for each neuron, whether its spikes up to step t depend on the inputs up to t only
+    (:func:`is_causal`).  Accuracies are means over the tasks of the table.  The needs:
 
-    * ``accuracy``: the best mean accuracy over the tasks of the table;
-    * ``streaming``: the best mean accuracy among the causal neurons without a fixed T (they run step by
-      step, on sequences of any length: a sensor, a chip);
+    * ``accuracy``: the best accuracy, whatever it takes;
+    * ``any length``: the best among the neurons without a fixed T (a model trained at one T runs at
+      another);
+    * ``low latency``: the best among the causal neurons (an answer at every step, none waits for the end
+      of the sequence);
+    * ``streaming``: the best among the causal neurons without a fixed T (step by step, on sequences of any
+      length: a sensor, a chip);
     * ``memory``: the best accuracy at the longest delay of the memory sweep;
-    * ``training time``: the fastest mean training epoch among the neurons within :data:`CLOSE_POINTS` of
-      the best mean accuracy;
-    * ``energy``: the lowest mean energy per sample among the same neurons.
+    * ``training time`` and ``energy``: the neuron with the lowest mean training epoch (energy per sample),
+      with the Pareto front of accuracy against that cost.
 
     Defined in chapter 08 (Side by side), section "Which neuron should I use?".
     """
@@ -473,37 +513,41 @@ def recommend(rec: dict[str, Any], causal: dict[str, bool]) -> list[dict[str, An
     if missing:
         raise ValueError(f"causal has no entry for {', '.join(missing)}; expected one per neuron of the record")
     acc = {k: _mean_over_tasks(table, k, "acc") for k in kinds}
-    best = max(kinds, key=acc.get)
-    close = [k for k in kinds if 100 * (acc[best] - acc[k]) <= CLOSE_POINTS]
 
-    def cite(kind: str, metric: str, tasks_: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
-        return [{"task": t, "neuron": kind, "metric": metric, "value": table[t][kind][metric]}
-                for t in (tasks_ or list(table))]
+    def cite(kind: str, metric: str) -> list[dict[str, Any]]:
+        return [{"task": t, "neuron": kind, "metric": metric, "value": table[t][kind][metric]} for t in table]
 
-    out = [{"need": "accuracy", "pick": best, "candidates": kinds, "rows": cite(best, "acc"),
-            "why": f"best mean accuracy over the {len(table)} tasks ({100 * acc[best]:.1f}%)"}]
-    streams = [k for k in kinds if causal[k] and not NEURONS[k].fixed_T]
-    if streams:
-        s_best = max(streams, key=acc.get)
-        out.append({"need": "streaming", "pick": s_best, "candidates": streams, "rows": cite(s_best, "acc"),
-                    "why": f"best mean accuracy ({100 * acc[s_best]:.1f}%) among the causal neurons without "
-                           "a fixed T"})
+    out = []
+    for need, among, words in (
+            ("accuracy", kinds, "among all the neurons"),
+            ("any length", [k for k in kinds if not NEURONS[k].fixed_T], "among the neurons without a fixed T"),
+            ("low latency", [k for k in kinds if causal[k]], "among the causal neurons"),
+            ("streaming", [k for k in kinds if causal[k] and not NEURONS[k].fixed_T],
+             "among the causal neurons without a fixed T")):
+        if among:
+            pick = max(among, key=acc.get)
+            out.append({"need": need, "pick": pick, "candidates": among, "rows": cite(pick, "acc"),
+                        "why": f"best mean accuracy {words} ({100 * acc[pick]:.1f}%)"})
     if m.get("memory"):
         longest = max(m["memory"], key=int)
         mem = m["memory"][longest]
-        m_best = max(kinds, key=lambda k: mem[k]["acc"])
-        out.append({"need": "memory", "pick": m_best, "candidates": kinds,
-                    "rows": [{"task": f"recall-{longest}", "neuron": m_best, "metric": "acc",
-                              "value": mem[m_best]["acc"]}],
-                    "why": f"best accuracy at the longest delay, {longest} steps ({100 * mem[m_best]['acc']:.1f}%)"})
-    fast = min(close, key=lambda k: _mean_over_tasks(table, k, "epoch_s"))
-    out.append({"need": "training time", "pick": fast, "candidates": close, "rows": cite(fast, "epoch_s"),
-                "why": f"fastest mean training epoch ({_mean_over_tasks(table, fast, 'epoch_s'):.3f} s) among the "
-                       f"neurons within {CLOSE_POINTS:g} points of the best mean accuracy"})
-    frugal = min(close, key=lambda k: _mean_over_tasks(table, k, "energy_pj"))
-    out.append({"need": "energy", "pick": frugal, "candidates": close, "rows": cite(frugal, "energy_pj"),
-                "why": f"lowest mean energy per sample ({_mean_over_tasks(table, frugal, 'energy_pj') / 1e3:.1f} nJ) "
-                       f"among the neurons within {CLOSE_POINTS:g} points of the best mean accuracy"})
+        pick = max(kinds, key=lambda k: mem[k]["acc"])
+        also = [NEURONS[k].label for k in kinds if k != pick and mem[k]["acc"] >= 0.9]
+        out.append({"need": "memory", "pick": pick, "candidates": kinds,
+                    "rows": [{"task": f"recall-{longest}", "neuron": pick, "metric": "acc",
+                              "value": mem[pick]["acc"]}],
+                    "why": f"best accuracy at the longest delay, {longest} steps ({100 * mem[pick]['acc']:.1f}%)"
+                           + (f"; also at 90% or more: {', '.join(also)}" if also else "")})
+    for need, metric, what, shown in (("training time", "epoch_s", "training epoch", lambda v: f"{v:.3f} s"),
+                                      ("energy", "energy_pj", "energy per sample",
+                                       lambda v: f"{v / 1e3:.1f} nJ")):
+        cost = {k: _mean_over_tasks(table, k, metric) for k in kinds}
+        pick = min(kinds, key=cost.get)
+        front = pareto_front({k: (acc[k], cost[k]) for k in kinds})
+        out.append({"need": need, "pick": pick, "candidates": kinds, "front": front, "rows": cite(pick, metric),
+                    "why": f"lowest mean {what} ({shown(cost[pick])}, at {100 * acc[pick]:.1f}% accuracy); "
+                           "no neuron is both more accurate and cheaper than: "
+                           + ", ".join(NEURONS[k].label for k in front)})
     return out
 
 
