@@ -133,7 +133,10 @@ def _number(value: Optional[float], unit: str) -> str:
 
 def format_measured(row: Mapping[str, Any]) -> str:
     """A record row's measured value, as every table of the book prints it: ``92.78 ± 1.00%`` (mean ± sample
-    standard deviation when the row has ``n`` > 1 seeds), ``97.50%``, ``3.1 ms``; ``-`` when not measured."""
+    standard deviation when the row has ``n`` > 1 seeds), ``97.50%``, ``3.1 ms``; ``-`` when not measured.
+
+    Defined in chapter 03 (ParaLIF), section "Reproduction: the firing functions against LIF".
+    """
     unit = row.get("unit", "")
     value, std, n = row.get("measured"), row.get("std"), row.get("n")
     if value is None:

@@ -277,9 +277,9 @@ def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int =
               progress: bool = False) -> dict[str, Any]:
     """Train :class:`CompareNet` with neuron ``kind`` on ``task`` for one seed; the run's measurements:
     ``acc`` (max test accuracy over the epochs; for the masked PSN over those at lambda = 1, where it is
-    the banded neuron and no longer a PSN), ``last_acc`` (the last epoch's), ``rate`` (spikes per neuron per step, test set, last epoch), ``epoch_s``
-    (mean training time of an epoch), ``sops`` and ``energy_pj`` (per sample, on the first test batch),
-    ``saved_bytes`` (per sample, one training batch).
+    the banded neuron and no longer a PSN), ``last_acc`` (the last epoch's), ``rate`` (spikes per neuron
+    per step, test set, last epoch), ``epoch_s`` (mean training time of an epoch), ``sops`` and
+    ``energy_pj`` (per sample, on the first test batch), ``saved_bytes`` (per sample, one training batch).
 
     Defined in chapter 08 (Side by side), section "Exercises".
     """
@@ -301,7 +301,7 @@ def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int =
                      on_epoch_start=psn_exp.lambda_schedule(s["epochs"]) if masked else None)
     # the masked PSN is a PSN until lambda reaches 1: its accuracy counts from the first epoch at lambda = 1
     counted = [e["test_acc"] for i, e in enumerate(hist.epochs)
-               if not masked or MaskedPSN.lambda_at(i, s["epochs"]) >= 1.0]
+               if not masked or s["epochs"] == 1 or MaskedPSN.lambda_at(i, s["epochs"]) >= 1.0]
     device = next(model.parameters()).device
     x_test = next(iter(test_loader))[0][:, :s["energy_batch"]].to(device)
     # real-valued input: the first layer's MACs (the papers' rule); events or spikes: every layer is
@@ -481,7 +481,10 @@ def _mean_over_tasks(table: dict[str, Any], kind: str, metric: str) -> float:
 
 def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
     """The keys of ``points`` (``key: (accuracy, cost)``) that no other key beats on both: higher accuracy
-    and lower cost.  In the order of ``points``."""
+    and lower cost.  In the order of ``points``.
+
+    Defined in chapter 08 (Side by side), section "Accuracy against training time, and against spikes".
+    """
     return [k for k, (a, c) in points.items()
             if not any(a2 >= a and c2 <= c and (a2 > a or c2 < c) for a2, c2 in points.values())]
 
