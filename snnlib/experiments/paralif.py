@@ -280,7 +280,8 @@ def run_events(scale: str, *, seed: int = 0, progress: bool = True, modes: Optio
     ``overrides`` replace entries of ``settings(scale)["events"]`` (the CPU test of the ``gpu`` path
     shrinks T, the networks and the epochs with it).
 
-    Defined in chapter 03 (ParaLIF), section "Reproduction: event data through tonic".
+    Chapter 03 runs it through :func:`snnlib.experiments.reproduce` (section "Reproduction: event data
+    through tonic").
     """
     s = settings(scale)
     c = {**s["events"], **(overrides or {})}
