@@ -392,11 +392,13 @@ ORDER_CLAIMS: tuple[tuple[str, str, str, str, str], ...] = (
     ("PSN (Fang et al.)", "sliding PSN is more accurate than the LIF", "sliding_psn", "lif", "acc"),
     ("PSN (Fang et al.)", "the LIF is more accurate than the LIF without reset", "lif", "lif_no_reset", "acc"),
     ("PSN (Fang et al.)", "PSN is more accurate than masked PSN", "psn", "masked_psn", "acc"),
+    ("PSN (Fang et al.)", "sliding PSN is more accurate than masked PSN", "sliding_psn", "masked_psn", "acc"),
     ("PSU (Li et al.)", "PSU fires less than PSN", "psu", "psn", "rate"),
     ("PSU (Li et al.)", "RPSU fires less than PSN", "rpsu", "psn", "rate"),
     ("PSU (Li et al.)", "PSU trains faster than the LIF", "psu", "lif", "epoch_s"),
     ("ParaLIF (Yarga & Wood)", "ParaLIF-T trains faster than the LIF", "paralif_d", "lif", "epoch_s"),
     ("ParaLIF (Yarga & Wood)", "ParaLIF-T is at least as accurate as the LIF", "paralif_d", "lif", "acc"),
+    ("ParaLIF (Yarga & Wood)", "ParaLIF-SB is at least as accurate as the LIF", "paralif_s", "lif", "acc"),
 )
 
 
