@@ -185,9 +185,20 @@ def test_bench_compare_saves_its_table(tmp_path, capsys):
     assert "time over the floor" in out and "time over the LIF" in out
 
 
-def test_the_committed_bench_table_reaches_t_4096():
+def test_the_committed_bench_table_reaches_t_4096_on_the_chapters_shape():
     saved = json.loads((results.committed_dir() / "bench" / "compare.json").read_text())
     assert {1024, 4096} <= set(saved["T"]) and set(saved["seconds"]) == set(BOOK_NEURONS)
+    recipe = compare.settings("ci")
+    assert saved["shape"] == recipe["speed_shape"] and max(recipe["speed_T"]) == 1024   # 4096 is the bench's
+
+
+def test_a_dataset_without_its_class_count_is_refused():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    loader = DataLoader(TensorDataset(torch.zeros(4, 5, 2), torch.zeros(4, dtype=torch.long)), batch_size=2,
+                        collate_fn=lambda b: (torch.stack([x for x, _ in b], 1), torch.stack([y for _, y in b])))
+    with pytest.raises(ValueError, match="TensorDataset has n_classes=None; the comparison needs its number"):
+        compare.train_one("lif", compare.recall_task(2), "ci", loaders=(loader, loader))
 
 
 def test_ci_path_end_to_end_on_tiny_settings_is_deterministic(monkeypatch, tmp_path):

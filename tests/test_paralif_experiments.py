@@ -104,8 +104,11 @@ def test_ci_settings_fit_the_chapter():
 
 
 def test_ci_runs_on_one_thread_and_restores_the_count():
+    from snnlib.experiments.foundations import torch_threads
+
+    assert P.torch_threads is torch_threads              # the book's one helper, not a copy
     n = torch.get_num_threads()
-    with P._threads(1):
+    with P.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == n
     assert P.settings("ci")["threads"] == 1 and P.settings("gpu").get("threads") is None

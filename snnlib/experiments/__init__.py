@@ -21,12 +21,12 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from .. import config
 
 __all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
-           "runs_dir", "register", "versions", "environment", "device_matches_scale"]
+           "runs_dir", "register", "versions", "environment", "device_matches_scale", "mean_std"]
 
 RESULTS_ENV_VAR = "SNNLIB_RESULTS"
 #: the chapters, in book order (the modules of this package are named after them)
@@ -69,6 +69,15 @@ class Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation of ``values`` in float64 (std 0 for a single value): the
+    mean ± std over seeds that every record of the book reports."""
+    import torch
+
+    v = torch.tensor([float(a) for a in values], dtype=torch.float64)
+    return float(v.mean()), (float(v.std(unbiased=True)) if len(v) > 1 else 0.0)
 
 
 def register(exp: Experiment) -> Experiment:

@@ -39,7 +39,7 @@ import torch.nn as nn
 from .. import config, data, energy, train
 from ..neurons import IPSU, LIF, PSN, PSU, RPSU, MaskedPSN, ParaLIF, ResetFreeLIF, SlidingPSN
 from ..utils import seed_everything
-from . import Experiment, register, runs_dir
+from . import Experiment, register, runs_dir, mean_std
 from . import psn as psn_exp
 from .foundations import torch_threads
 
@@ -175,12 +175,15 @@ def tasks(scale: Optional[str] = None) -> list[Task]:
 def settings(scale: Optional[str] = None) -> config.Settings:
     """The recipe at ``scale``: network (``hidden``, ``layers``), optimiser, schedule, epochs, batch,
     ``train_size`` (training samples kept, ``None``: all), seeds, torch ``threads``, the delays of the
-    memory sweep and of the table's recall task.
+    memory sweep and of the table's recall task, and the speed figure's T values, tensor shape and
+    repetitions (``speed_T``, ``speed_shape`` = [batch, features], ``speed_reps``).
 
     Defined in chapter 08 (Side by side), section "08 · Side by side: every parallel neuron on one recipe".
     """
     name = config.check_scale(scale)
-    common = {"optimizer": "adamw", "schedule": "cosine", "weight_decay": 0.0, "label_smoothing": 0.0}
+    # the chapter's speed figure: T up to 1024 on [T, 16, 64] (T = 4096 is the bench's: python -m snnlib.bench compare)
+    common = {"optimizer": "adamw", "schedule": "cosine", "weight_decay": 0.0, "label_smoothing": 0.0,
+              "speed_T": [16, 64, 256, 1024], "speed_shape": [16, 64], "speed_reps": 3}
     values = config.choose(
         ci={**common, "hidden": 32, "layers": 2, "epochs": 3, "batch_size": 48, "train_size": 768, "lr": 1e-2,
             "seeds": 3, "threads": 1, "delays": [4, 16, 48], "recall_delay": 16, "energy_batch": 64},
@@ -258,18 +261,16 @@ def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
     return sum(seen.values())
 
 
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    v = torch.tensor([float(a) for a in values], dtype=torch.float64)
-    return float(v.mean()), (float(v.std(unbiased=True)) if len(v) > 1 else 0.0)
-
 
 def _shape_of(loader) -> tuple[int, int, int]:
     """T, features per step and classes of a time-first loader."""
     x, _ = next(iter(loader))
     if x.dim() < 3:
         raise ValueError(f"the comparison needs time-first sequences [T, N, *]; the loader gives {tuple(x.shape)}")
-    ds = loader.dataset
-    classes = int(getattr(ds, "n_classes", 0) or len(getattr(ds, "classes", [])) or 10)
+    classes = getattr(loader.dataset, "n_classes", None)
+    if not isinstance(classes, int) or classes < 2:
+        raise ValueError(f"the dataset {type(loader.dataset).__name__} has n_classes={classes!r}; the comparison "
+                         "needs its number of classes (an int >= 2)")
     return int(x.shape[0]), int(math.prod(x.shape[2:])), classes
 
 
@@ -325,7 +326,7 @@ METRICS = ("acc", "last_acc", "rate", "epoch_s", "sops", "energy_pj", "saved_byt
 def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"seeds": len(runs), "T": runs[0]["T"]}
     for m in METRICS:
-        mean, sd = _mean_std([r[m] for r in runs])
+        mean, sd = mean_std([r[m] for r in runs])
         out[m], out[f"{m}_std"], out[f"per_seed_{m}"] = mean, sd, [r[m] for r in runs]
     return out
 

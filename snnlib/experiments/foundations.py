@@ -18,7 +18,7 @@ import torch.nn as nn
 from .. import config, data, train
 from ..neurons import LIF
 from ..utils import seed_everything
-from . import Claim, Experiment, register
+from . import Claim, Experiment, register, mean_std
 
 __all__ = ["SpikingMLP", "settings", "torch_threads", "train_mlp", "run_mlp"]
 
@@ -97,11 +97,6 @@ def train_mlp(scale: str, *, neuron: Optional[Callable[[int], nn.Module]] = None
     return h, model
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value)."""
-    v = torch.tensor(values, dtype=torch.float64)
-    return float(v.mean()), float(v.std(unbiased=True)) if len(values) > 1 else 0.0
-
 
 def run_mlp(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """Train :class:`SpikingMLP` once per seed (``seed``, ``seed + 1``, ...).
@@ -116,15 +111,15 @@ def run_mlp(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, An
     finals = [h.last["test_acc"] for h in hists]
     maxes = [h.best("test_acc") for h in hists]
     curves = [h.column("test_acc") for h in hists]
-    per_epoch = [_mean_std(list(accs)) for accs in zip(*curves)]
+    per_epoch = [mean_std(list(accs)) for accs in zip(*curves)]
     rates = [h.last.get("test_rate") for h in hists]
-    acc, acc_std = _mean_std(finals)
-    best, best_std = _mean_std(maxes)
+    acc, acc_std = mean_std(finals)
+    best, best_std = mean_std(maxes)
     metrics = {
         "final_test_acc": acc, "final_test_acc_std": acc_std,
         "per_seed_final_test_acc": [round(a, 4) for a in finals],
         "max_test_acc": best, "max_test_acc_std": best_std,
-        "firing_rate": None if None in rates else _mean_std(rates)[0],
+        "firing_rate": None if None in rates else mean_std(rates)[0],
         "train_wall_s": round(sum(h.meta["wall_s"] for h in hists), 2), "seeds": len(seeds),
         "epochs": len(hists[0].epochs),
         "curves": [[round(a, 4) for a in c] for c in curves],

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from .. import config, data, energy, train
 from ..models.resnet import FAMILIES, SpikingResNet, firing_maps, ssim
 from ..utils import seed_everything
-from . import Claim, Experiment, register, runs_dir
+from . import Claim, Experiment, register, runs_dir, mean_std
 
 __all__ = ["LABELS", "settings", "build_model", "train_one", "trained_statistics", "run_degradation"]
 
@@ -109,10 +109,6 @@ def trained_statistics(model: SpikingResNet, x: torch.Tensor) -> dict[str, Any]:
             "block_rates": [float(m.mean()) for m in maps], "ssim": ssims}
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    v = torch.tensor(values, dtype=torch.float64)
-    return float(v.mean()), (float(v.std(unbiased=True)) if len(values) > 1 else 0.0)
-
 
 def run_degradation(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """Train every family at every depth for each seed; metrics per ``"family-depth"``."""
@@ -132,9 +128,9 @@ def run_degradation(scale: str, *, seed: int = 0, progress: bool = True) -> dict
                 runs.append({"max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
                              "train_loss": h.last["train_loss"], "curve": h.column("train_loss"),
                              "wall_s": wall, **st})
-            acc, acc_std = _mean_std([r["max_test_acc"] for r in runs])
-            loss, loss_std = _mean_std([r["train_loss"] for r in runs])
-            spn, spn_std = _mean_std([r["spikes_per_neuron"] for r in runs])
+            acc, acc_std = mean_std([r["max_test_acc"] for r in runs])
+            loss, loss_std = mean_std([r["train_loss"] for r in runs])
+            spn, spn_std = mean_std([r["spikes_per_neuron"] for r in runs])
             n_pairs = len(runs[0]["ssim"])
             metrics[f"{family}-{depth}"] = {
                 "family": family, "depth": depth,
@@ -143,11 +139,11 @@ def run_degradation(scale: str, *, seed: int = 0, progress: bool = True) -> dict
                 "train_loss": loss, "train_loss_std": loss_std,
                 "per_seed_train_loss": [r["train_loss"] for r in runs],
                 "spikes_per_neuron": spn, "spikes_per_neuron_std": spn_std,
-                "firing_rate": _mean_std([r["firing_rate"] for r in runs])[0],
+                "firing_rate": mean_std([r["firing_rate"] for r in runs])[0],
                 "curve": [round(sum(c) / len(c), 4) for c in zip(*(r["curve"] for r in runs))],
-                "ssim": [None if runs[0]["ssim"][i] is None else _mean_std([r["ssim"][i] for r in runs])[0]
+                "ssim": [None if runs[0]["ssim"][i] is None else mean_std([r["ssim"][i] for r in runs])[0]
                          for i in range(n_pairs)],
-                "block_rates": [_mean_std([r["block_rates"][i] for r in runs])[0]
+                "block_rates": [mean_std([r["block_rates"][i] for r in runs])[0]
                                 for i in range(len(runs[0]["block_rates"]))],
                 "wall_s": round(sum(r["wall_s"] for r in runs), 2), "seeds": len(runs), "epochs": s["epochs"],
             }

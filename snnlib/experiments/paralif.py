@@ -23,9 +23,8 @@ Defined in chapter 03 (ParaLIF), section "Experiments".
 """
 from __future__ import annotations
 
-import contextlib
 import math
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -36,6 +35,7 @@ from ..neurons import LIF, FastSigmoid, ParaLIF, leaky_integrate
 from ..neurons.paralif import FIRING_MODES, STOCHASTIC_MODES
 from ..utils import seed_everything
 from . import Claim, Experiment, register, runs_dir
+from .foundations import torch_threads
 
 __all__ = ["NEURONS", "LABELS", "SynapticLIF", "LIReadout", "ParaLIFNet", "make_neuron", "settings",
            "yin_yang_sequences", "event_digits", "train_neuron", "run_firing", "run_events", "best_modes"]
@@ -141,21 +141,6 @@ def settings(scale: str) -> dict[str, Any]:
         scale_name=scale)
 
 
-@contextlib.contextmanager
-def _threads(n: Optional[int]) -> Iterator[None]:
-    """Run with ``n`` torch threads (``None``: unchanged).  The ``ci`` networks are tiny (64 neurons, batch
-    100): a second thread gains nothing, and on a shared CPU every multi-threaded op waits for a time
-    slice of the busy core (measured on the book's 2-core machine at load 10: the Yin-Yang sweep took 52 s
-    on one thread and did not finish in 7 minutes on two)."""
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 # ---------------------------------------------------------------------------------------------- data
 def yin_yang_sequences(T: int, n_train: int, n_test: int, *, encoding: str = "rate", seed: int = 0
                        ) -> tuple[data.ArrayDataset, data.ArrayDataset]:
@@ -249,7 +234,7 @@ def run_firing(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str,
     loaders = {sd: _loaders(*yin_yang_sequences(c["T"], c["n_train"], c["n_test"], encoding=c["encoding"], seed=sd),
                             c["batch_size"], sd) for sd in seeds}
     metrics = {}
-    with _threads(s.get("threads")):
+    with torch_threads(s.get("threads")):
         for kind in NEURONS:
             runs = [train_neuron(kind, loaders[sd], features=4, classes=3, hidden=c["hidden"], dt=c["dt"],
                                  epochs=c["epochs"], lr=c["lr"], seed=sd, progress=progress) for sd in seeds]
@@ -296,7 +281,7 @@ def run_events(scale: str, *, seed: int = 0, progress: bool = True, modes: Optio
         # one simulation of the events (3 s); the seeds change the initial weights and the data order
         train_set, test_set, dt = event_digits(c["T"], c["downsample"], seed=seed)
         features = int(np.prod(train_set.sample_shape[1:]))
-        with _threads(s.get("threads")):
+        with torch_threads(s.get("threads")):
             for kind in kinds:
                 runs = [train_neuron(kind, _loaders(train_set, test_set, c["batch_size"], sd), features=features,
                                      classes=10, hidden=c["hidden"], dt=dt, epochs=c["epochs"], lr=c["lr"],

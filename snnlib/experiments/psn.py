@@ -29,7 +29,7 @@ import torch.nn as nn
 from .. import config, data, train
 from ..neurons import LIF, PSN, MaskedPSN, ResetFreeLIF, SlidingPSN
 from ..utils import seed_everything
-from . import Claim, Experiment, register, runs_dir
+from . import Claim, Experiment, register, runs_dir, mean_std
 from .foundations import torch_threads
 
 __all__ = ["NEURONS", "LABELS", "make_neuron", "lambda_schedule", "band_init_", "SequenceNet", "SCIFARNet",
@@ -251,15 +251,13 @@ def _over_seeds(histories: list[train.History]) -> dict[str, Any]:
     """Mean and sample standard deviation over seeds of each run's summary (one seed: std 0)."""
     runs = [_summary(h) for h in histories]
 
-    def mean_std(key: str) -> tuple[float, float]:
-        vals = torch.tensor([float(r[key]) for r in runs if r[key] is not None], dtype=torch.float64)
-        if len(vals) == 0:
-            return float("nan"), float("nan")
-        return float(vals.mean()), float(vals.std(unbiased=True)) if len(vals) > 1 else 0.0
+    def over(key: str) -> tuple[float, float]:
+        vals = [r[key] for r in runs if r[key] is not None]
+        return mean_std(vals) if vals else (float("nan"), float("nan"))
 
-    acc, acc_std = mean_std("max_test_acc")
-    final, final_std = mean_std("final_test_acc")
-    rate, _ = mean_std("firing_rate")
+    acc, acc_std = over("max_test_acc")
+    final, final_std = over("final_test_acc")
+    rate, _ = over("firing_rate")
     return {"max_test_acc": acc, "max_test_acc_std": acc_std, "final_test_acc": final,
             "final_test_acc_std": final_std, "firing_rate": rate, "seeds": len(runs),
             "per_seed_max_test_acc": [r["max_test_acc"] for r in runs], "epochs": runs[0]["epochs"],

@@ -29,8 +29,9 @@ import torch.nn as nn
 from .. import config, data, train
 from ..neurons import IPSU, LIF, PSN, PSU, RPSU
 from ..utils import seed_everything
-from . import Claim, Experiment, register, runs_dir
+from . import Claim, Experiment, register, runs_dir, mean_std
 from . import psn as psn_exp
+from .foundations import torch_threads
 
 __all__ = ["NEURONS", "LABELS", "FAMILY", "make_neuron", "with_neuron", "SHDNet", "settings", "seeds_of",
            "train_neuron", "run_neurons", "run_shd", "check_claims",
@@ -150,17 +151,13 @@ def train_neuron(kind: str, scale: str, *, seed: int = 0, experiment: str = "psu
                      label_smoothing=0.1, seed=seed, progress=progress, desc=LABELS[kind], checkpoint_dir=ckpt)
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    v = torch.tensor(values, dtype=torch.float64)
-    return float(v.mean()), (float(v.std(unbiased=True)) if len(v) > 1 else 0.0)
-
 
 def _over_seeds(histories: list[train.History]) -> dict[str, Any]:
     """Mean and sample standard deviation over seeds of max test accuracy, firing rate and wall time."""
     acc = [h.best("test_acc") for h in histories]
     rate = [float(h.last["test_rate"]) for h in histories]
     wall = [float(h.meta["wall_s"]) for h in histories]
-    (a, a_sd), (r, r_sd), (w, w_sd) = _mean_std(acc), _mean_std(rate), _mean_std(wall)
+    (a, a_sd), (r, r_sd), (w, w_sd) = mean_std(acc), mean_std(rate), mean_std(wall)
     curves = [[round(x, 4) for x in h.column("test_acc")] for h in histories]
     return {"max_test_acc": a, "max_test_acc_std": a_sd, "per_seed_max_test_acc": acc,
             "firing_rate": r, "firing_rate_std": r_sd, "per_seed_firing_rate": rate,
@@ -247,9 +244,7 @@ def _run(experiment: str, scale: str, seed: int, progress: bool) -> dict[str, An
     metrics = {}
     # at ci the tensors are tiny ([40, 64, 64]): a second thread gains nothing, and on a busy machine every
     # multi-threaded op waits for a time slice, so the runs use the thread count of the settings
-    threads = torch.get_num_threads()
-    torch.set_num_threads(s.get("threads") or threads)
-    try:
+    with torch_threads(s.get("threads")):
         for kind in NEURONS:
             runs = []
             for sd in seeds:
@@ -257,8 +252,6 @@ def _run(experiment: str, scale: str, seed: int, progress: bool) -> dict[str, An
                 runs.append(train_neuron(kind, scale, seed=sd, experiment=experiment, loaders=loaders,
                                          progress=progress))
             metrics[kind] = _over_seeds(runs)
-    finally:
-        torch.set_num_threads(threads)
     metrics["claims"] = check_claims(metrics)
     keys = {"rpsu": "psu/shd/rpsu"} if s["dataset"] == "shd" else {}
     rows = [_row(kind, metrics[kind], keys.get(kind)) for kind in NEURONS]

@@ -18,14 +18,14 @@ VSA the projection after the softmax receives real values, so it is counted as M
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
 from .. import config, data, energy, train
 from ..models.spikformer import ATTENTION_VARIANTS, Spikformer, attention_ops
 from ..utils import seed_everything
-from . import Claim, Experiment, register, runs_dir
+from . import Claim, Experiment, register, runs_dir, mean_std
 
 __all__ = ["ATTENTIONS", "settings", "build_model", "train_attention", "attention_energy", "run_attention"]
 
@@ -131,10 +131,6 @@ def attention_energy(model: Spikformer, x: torch.Tensor) -> dict[str, Any]:
             ssa.record, ssa.last = False, None
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    v = torch.tensor(values, dtype=torch.float64)
-    return float(v.mean()), (float(v.std(unbiased=True)) if len(values) > 1 else 0.0)
-
 
 def run_attention(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """Train SSA and VSA Spikformers for each seed; metrics per attention: max test accuracy (mean, std,
@@ -153,19 +149,19 @@ def run_attention(scale: str, *, seed: int = 0, progress: bool = True) -> dict[s
             e = attention_energy(model, x.to(next(model.parameters()).device))
             runs.append({"max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"], "wall_s": wall,
                          "curve": h.column("test_acc"), **e})
-        acc, acc_std = _mean_std([r["max_test_acc"] for r in runs])
-        en, en_std = _mean_std([r["network_energy_uj"] for r in runs])
-        at, at_std = _mean_std([r["attention_energy_uj"] for r in runs])
+        acc, acc_std = mean_std([r["max_test_acc"] for r in runs])
+        en, en_std = mean_std([r["network_energy_uj"] for r in runs])
+        at, at_std = mean_std([r["attention_energy_uj"] for r in runs])
         metrics[attention] = {
             "max_test_acc": acc, "max_test_acc_std": acc_std,
             "per_seed_max_test_acc": [r["max_test_acc"] for r in runs],
             "network_energy_uj": en, "network_energy_uj_std": en_std,
             "attention_energy_uj": at, "attention_energy_uj_std": at_std,
-            "spikes_per_neuron": _mean_std([r["spikes_per_neuron"] for r in runs])[0],
-            "firing_rate": _mean_std([r["firing_rate"] for r in runs])[0],
+            "spikes_per_neuron": mean_std([r["spikes_per_neuron"] for r in runs])[0],
+            "firing_rate": mean_std([r["firing_rate"] for r in runs])[0],
             "wall_s": round(sum(r["wall_s"] for r in runs), 2), "seeds": len(runs), "epochs": s["epochs"],
             "curve": [round(sum(c) / len(c), 4) for c in zip(*(r["curve"] for r in runs))],
-            "attention_ops": {v: {k: _mean_std([r["attention"][v][k] for r in runs])[0] for k in ("mults", "adds",
+            "attention_ops": {v: {k: mean_std([r["attention"][v][k] for r in runs])[0] for k in ("mults", "adds",
                                                                                                  "sops", "energy_pj")}
                               for v in runs[0]["attention"]},
         }

@@ -35,7 +35,8 @@ from .. import config, data, train
 from ..models.mae import SpikingMAE
 from ..models.scs import SpikformerV2
 from ..utils import seed_everything
-from . import Claim, Experiment, register, runs_dir
+from . import Claim, Experiment, register, runs_dir, mean_std
+from .foundations import torch_threads
 
 __all__ = ["RUNS", "LABELS", "LAST_NETWORKS", "settings", "build_encoder", "build_mae", "matched_sps_dim", "label_subset",
            "pretrain", "handover", "run_v2", "stem_verdict", "epochs_to"]
@@ -219,10 +220,6 @@ def epochs_to(curve: list[float], level: float) -> Optional[int]:
     return None
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    v = torch.tensor(values, dtype=torch.float64)
-    return float(v.mean()), (float(v.std(unbiased=True)) if len(values) > 1 else 0.0)
-
 
 def _fit(model, train_loader, test_loader, s, seed, epochs, progress, desc, ckpt):
     return train.fit(model, train_loader, test_loader, epochs=epochs, optimizer="adamw", lr=s["lr"],
@@ -311,13 +308,8 @@ def run_v2(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any
     """
     s = settings(scale)
     seeds = [seed + i for i in range(s["seeds"])]
-    threads = torch.get_num_threads()
-    if s.get("threads"):       # ci's tiny tensors: a second thread only spins (6x the CPU time here)
-        torch.set_num_threads(s["threads"])
-    try:
+    with torch_threads(s.get("threads")):   # ci's tiny tensors: a second thread only spins (6x the CPU time)
         per_seed = [_one_seed(scale, s, sd, progress) for sd in seeds]
-    finally:
-        torch.set_num_threads(threads)
     LAST_NETWORKS.clear()
     LAST_NETWORKS.update(per_seed[0]["networks"])
     for r in per_seed:
@@ -329,8 +321,8 @@ def run_v2(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any
         hs = [r[run]["history"] for r in per_seed]
         best = [h.best("test_acc") for h in hs]
         final = [h.last["test_acc"] for h in hs]
-        acc, acc_std = _mean_std(best)
-        fin, fin_std = _mean_std(final)
+        acc, acc_std = mean_std(best)
+        fin, fin_std = mean_std(final)
         curves = [h.column("test_acc") for h in hs]
         metrics[run] = {"max_test_acc": acc, "max_test_acc_std": acc_std, "per_seed_max_test_acc": best,
                         "final_test_acc": fin, "final_test_acc_std": fin_std, "per_seed_final_test_acc": final,

@@ -32,7 +32,8 @@ from .. import config, data, energy, train
 from ..models.attention import IA, SynAResNet, gate_rates, natural_prune, silent_blocks
 from ..models.resnet import SpikingResNet, add, or_
 from ..utils import seed_everything
-from . import Claim, Experiment, register, runs_dir
+from . import Claim, Experiment, register, runs_dir, mean_std
+from .foundations import torch_threads
 
 __all__ = ["NETS", "LABELS", "settings", "build_model", "train_one", "syna_energy", "test_logits",
            "prune_on", "set_per_sample", "batch_axis_difference", "run_syna"]
@@ -215,20 +216,13 @@ def batch_axis_difference(model: SynAResNet, x: torch.Tensor, *, seed: int = 0) 
             "perm_deviation_per_sample": d1, "perm_deviation_batch_axis": d0}
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    v = torch.tensor(values, dtype=torch.float64)
-    return float(v.mean()), (float(v.std(unbiased=True)) if len(values) > 1 else 0.0)
-
 
 def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
     """Train every net for each seed; metrics per net (mean, std, per seed)."""
     s = settings(scale)
     seeds = [seed + i for i in range(s["seeds"])]
-    threads = torch.get_num_threads()
-    if s["threads"]:
-        torch.set_num_threads(s["threads"])
     metrics: dict[str, Any] = {}
-    try:
+    with torch_threads(s["threads"]):
         for net in s["nets"]:
             runs = []
             for sd in seeds:
@@ -247,21 +241,21 @@ def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, A
                     run["prune"] = {k: v for k, v in p.items() if k != "model"}
                     run["gate_history"] = hist
                 runs.append(run)
-            acc, acc_std = _mean_std([r["max_test_acc"] for r in runs])
+            acc, acc_std = mean_std([r["max_test_acc"] for r in runs])
             m: dict[str, Any] = {
                 "net": net, "max_test_acc": acc, "max_test_acc_std": acc_std,
                 "per_seed_max_test_acc": [r["max_test_acc"] for r in runs],
                 "wall_s": round(sum(r["wall_s"] for r in runs), 2), "seeds": len(runs), "epochs": s["epochs"]}
             for conv in ("ac", "mac"):
                 for key in ("energy_pj", "ann_pj", "ratio", "nonbinary_conv_macs"):
-                    v, sd_ = _mean_std([r[f"energy_{conv}"][key] for r in runs])
+                    v, sd_ = mean_std([r[f"energy_{conv}"][key] for r in runs])
                     m[f"{key}_{conv}"], m[f"{key}_{conv}_std"] = v, sd_
-            m["spikes_per_neuron"], m["spikes_per_neuron_std"] = _mean_std(
+            m["spikes_per_neuron"], m["spikes_per_neuron_std"] = mean_std(
                 [r["energy_ac"]["spikes_per_neuron"] for r in runs])
             m["per_seed_spikes_per_neuron"] = [r["energy_ac"]["spikes_per_neuron"] for r in runs]
             if "prune" in runs[0]:
                 pr = [r["prune"] for r in runs]
-                m["pruned_fraction"], m["pruned_fraction_std"] = _mean_std([p["pruned_fraction"] for p in pr])
+                m["pruned_fraction"], m["pruned_fraction_std"] = mean_std([p["pruned_fraction"] for p in pr])
                 m["per_seed_pruned"] = [p["silent"] for p in pr]
                 m["pruned_equal"] = all(p["equal"] for p in pr)
                 m["pruned_acc_change"] = max(abs(p["pruned_acc"] - p["acc"]) for p in pr)
@@ -271,8 +265,6 @@ def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, A
                 m["branches"] = pr[0]["branches"]
                 m["gate_history"] = [r["gate_history"] for r in runs]
             metrics[net] = m
-    finally:
-        torch.set_num_threads(threads)
     n = len(seeds)
     tag = f", mean of {n} seeds" if n > 1 else ""
     rows = [{"label": LABELS[k], "metric": "max test accuracy" + tag, "measured": 100 * metrics[k]["max_test_acc"],
