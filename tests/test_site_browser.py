@@ -9,6 +9,9 @@ Layout checks at 1280 px (desktop) and 390 px (phone): every figure the executed
 no display equation, table cell or code cell is cut off; pages without figures load no plotly or widget
 JavaScript.  Page bytes and cold first paint are printed (run with ``-s`` to see them).
 
+Each page is loaded once per width, in a fresh context, and every check that only reads it shares that
+load (the ``loaded`` fixture); the slider check, which clicks, opens its own.
+
 Run by ``python3 dev.py test`` after the book is built (``SNNLIB_SITE`` points at the HTML).
 """
 from __future__ import annotations
@@ -127,38 +130,63 @@ def _rel(p: Path) -> str:
     return str(p.relative_to(SITE)) if SITE in p.parents else str(p)
 
 
+@pytest.fixture(scope="module")
+def loaded(browser, server):
+    """One load per page and width, settled, shared by every check that only reads the page.
+
+    Each page is opened once in its own fresh context (a cold cache, the network cut off) and waited on
+    until math is typeset and every figure drawn; the checks that follow read its layout, its performance
+    entries and the errors it raised.  Checks that click or scroll (the explorer sliders) open their own,
+    and the full-page screenshots, which resize the viewport for a moment (plotly relayouts after it),
+    are taken last (``test_screenshots``).
+    """
+    cache: dict[tuple[str, int], tuple] = {}
+
+    def get(rel: str, width: int = 1280):
+        if (rel, width) not in cache:
+            page, external, errors = _open(browser, server, rel, width)
+            try:
+                if 'http-equiv="Refresh"' in (SITE / rel).read_text(encoding="utf-8"):   # index.html
+                    page.wait_for_url(lambda url: not url.endswith("/" + rel), timeout=20000)
+                    page.wait_for_load_state("load")
+                _settle(page)
+            except Exception:
+                page.context.close()
+                raise
+            cache[rel, width] = (page, external, errors)
+        return cache[rel, width]
+
+    yield get
+    for page, _, _ in cache.values():
+        page.context.close()
+
+
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 @pytest.mark.parametrize("page_path", _pages(), ids=_rel)
-def test_page_renders_offline(browser, server, page_path, width):
+def test_page_renders_offline(loaded, page_path, width):
     rel = page_path.relative_to(SITE).as_posix()
     html_text = page_path.read_text(encoding="utf-8")
-    page, external, errors = _open(browser, server, rel, width)
-    try:
-        # math: typeset by the vendored MathJax, with no TeX errors
-        if 'class="math' in html_text:
-            page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
-            page.evaluate("MathJax.startup.promise")
-            n_math = page.locator("mjx-container").count()
-            assert n_math > 0, f"{rel}: math present but nothing typeset"
-            assert page.locator("mjx-merror").count() == 0, f"{rel}: MathJax reported a TeX error"
-        # plotly figures: each graph drawn as SVG
-        n_graphs = html_text.count('class="snn-plotly-graph"')
-        if n_graphs:
-            page.wait_for_function(
-                f"document.querySelectorAll('.snn-plotly-graph .main-svg').length >= {n_graphs}", timeout=20000)
-        # saved widgets: each view rendered by the vendored html-manager
-        n_views = html_text.count('application/vnd.jupyter.widget-view+json')
-        if n_views:
-            page.wait_for_function(
-                f"document.querySelectorAll('.widget-subarea .jupyter-widgets').length >= {n_views}", timeout=20000)
-            assert page.locator(".widget-subarea .widget-slider, .widget-subarea .widget-toggle-buttons").count() > 0
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / (rel.replace("/", "__").removesuffix(".html") + f"-{width}.png")),
-                        full_page=True)
-        assert not external, f"{rel}: requested addresses off this site at load time: {external[:5]}"
-        assert not errors, f"{rel}: script errors: {errors[:5]}"
-    finally:
-        page.context.close()
+    page, external, errors = loaded(rel, width)
+    # math: typeset by the vendored MathJax, with no TeX errors
+    if 'class="math' in html_text:
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        page.evaluate("MathJax.startup.promise")
+        n_math = page.locator("mjx-container").count()
+        assert n_math > 0, f"{rel}: math present but nothing typeset"
+        assert page.locator("mjx-merror").count() == 0, f"{rel}: MathJax reported a TeX error"
+    # plotly figures: each graph drawn as SVG
+    n_graphs = html_text.count('class="snn-plotly-graph"')
+    if n_graphs:
+        page.wait_for_function(
+            f"document.querySelectorAll('.snn-plotly-graph .main-svg').length >= {n_graphs}", timeout=20000)
+    # saved widgets: each view rendered by the vendored html-manager
+    n_views = html_text.count('application/vnd.jupyter.widget-view+json')
+    if n_views:
+        page.wait_for_function(
+            f"document.querySelectorAll('.widget-subarea .jupyter-widgets').length >= {n_views}", timeout=20000)
+        assert page.locator(".widget-subarea .widget-slider, .widget-subarea .widget-toggle-buttons").count() > 0
+    assert not external, f"{rel}: requested addresses off this site at load time: {external[:5]}"
+    assert not errors, f"{rel}: script errors: {errors[:5]}"
 
 
 def test_explorer_sliders_change_the_plot(browser, server):
@@ -283,7 +311,7 @@ NONBLANK_IMAGES = """() => Array.from(document.querySelectorAll('article img')).
 }).length"""
 
 
-def test_every_executed_figure_is_drawn(browser, server):
+def test_every_executed_figure_is_drawn(loaded):
     chapters = _chapters()
     assert chapters, "no chapter pages in the site"
     for page_path in chapters:
@@ -293,14 +321,11 @@ def test_every_executed_figure_is_drawn(browser, server):
         assert pngs >= showing, f"{nb.name}: {showing} cells call plt.show() but only {pngs} images were kept"
         expected = pngs
         rel = page_path.relative_to(SITE).as_posix()
-        page, _, _ = _open(browser, server, rel)
-        try:
-            page.evaluate("Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
-            drawn = page.evaluate(NONBLANK_IMAGES)
-            print(f"[figures] {rel}: {drawn} non-blank <img> drawn, {expected} image/png outputs in {nb.name}")
-            assert drawn >= expected, f"{rel}: {drawn} non-blank images drawn, but {nb.name} holds {expected}"
-        finally:
-            page.context.close()
+        page, _, _ = loaded(rel)
+        page.evaluate("Promise.all(Array.from(document.images).map(i => i.decode().catch(() => null)))")
+        drawn = page.evaluate(NONBLANK_IMAGES)
+        print(f"[figures] {rel}: {drawn} non-blank <img> drawn, {expected} image/png outputs in {nb.name}")
+        assert drawn >= expected, f"{rel}: {drawn} non-blank images drawn, but {nb.name} holds {expected}"
 
 
 # A display equation is cut off when its typeset math is wider than the box that shows it (MathJax's box
@@ -324,20 +349,16 @@ OVERFLOWING_EQUATIONS = """() => {
 
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_no_display_equation_is_cut_off(browser, server, width):
+def test_no_display_equation_is_cut_off(loaded, width):
     pages = [p for p in _pages() if 'class="math' in p.read_text(encoding="utf-8")]
     assert pages, "no page holds math"
     problems = []
     for page_path in pages:
         rel = page_path.relative_to(SITE).as_posix()
-        page, _, _ = _open(browser, server, rel, width)
-        try:
-            _settle(page)
-            res = page.evaluate(OVERFLOWING_EQUATIONS)
-            print(f"[equations {width}px] {rel}: {len(res['bad'])} of {res['n']} display equations cut off")
-            problems += [f"{rel}: {b}" for b in res["bad"]]
-        finally:
-            page.context.close()
+        page, _, _ = loaded(rel, width)
+        res = page.evaluate(OVERFLOWING_EQUATIONS)
+        print(f"[equations {width}px] {rel}: {len(res['bad'])} of {res['n']} display equations cut off")
+        problems += [f"{rel}: {b}" for b in res["bad"]]
     assert not problems, f"display equations cut off at {width} px:\n" + "\n".join(problems)
 
 
@@ -371,34 +392,30 @@ HIDDEN_CELLS = """(reachable) => {
 }"""
 
 
-def _hidden_cells(browser, server, rel: str, width: int, reachable: bool) -> list[str]:
-    page, _, _ = _open(browser, server, rel, width)
-    try:
-        _settle(page)
-        return page.evaluate(HIDDEN_CELLS, reachable)
-    finally:
-        page.context.close()
+def _hidden_cells(loaded, rel: str, width: int, reachable: bool) -> list[str]:
+    page, _, _ = loaded(rel, width)
+    return page.evaluate(HIDDEN_CELLS, reachable)
 
 
-def test_tables_fit_at_desktop_width(browser, server):
+def test_tables_fit_at_desktop_width(loaded):
     """At 1280 px every cell of every table is on screen, with no scrolling."""
     hidden = []
     for page_path in _pages():
         if "<table" not in page_path.read_text(encoding="utf-8"):
             continue
         rel = page_path.relative_to(SITE).as_posix()
-        hidden += [f"{rel}: {c}" for c in _hidden_cells(browser, server, rel, 1280, reachable=False)]
+        hidden += [f"{rel}: {c}" for c in _hidden_cells(loaded, rel, 1280, reachable=False)]
     assert not hidden, "table cells off-screen at 1280 px:\n" + "\n".join(hidden[:30])
 
 
-def test_tables_reachable_at_phone_width(browser, server):
+def test_tables_reachable_at_phone_width(loaded):
     """At 390 px a table may scroll inside its own box, but no cell is off-screen for good."""
     hidden = []
     for page_path in _pages():
         if "<table" not in page_path.read_text(encoding="utf-8"):
             continue
         rel = page_path.relative_to(SITE).as_posix()
-        hidden += [f"{rel}: {c}" for c in _hidden_cells(browser, server, rel, 390, reachable=True)]
+        hidden += [f"{rel}: {c}" for c in _hidden_cells(loaded, rel, 390, reachable=True)]
     assert not hidden, "table cells out of reach at 390 px:\n" + "\n".join(hidden[:30])
 
 
@@ -439,31 +456,23 @@ GLOSSARY_CHINESE_BREAKS = """() => {
 
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_glossary_chinese_terms_are_not_broken(browser, server, width):
+def test_glossary_chinese_terms_are_not_broken(loaded, width):
     path = SITE / "book" / "glossary.html"
     assert path.exists(), "no glossary page"
-    page, _, _ = _open(browser, server, "book/glossary.html", width)
-    try:
-        _settle(page)
-        cells = page.evaluate(GLOSSARY_CHINESE_BREAKS)
-    finally:
-        page.context.close()
+    page, _, _ = loaded("book/glossary.html", width)
+    cells = page.evaluate(GLOSSARY_CHINESE_BREAKS)
     assert cells, "the glossary has no 中文 column"
     broken = [f"{term} (at {', '.join(breaks)})" for term, breaks in cells if breaks]
     assert not broken, f"中文 terms broken inside a word at {width} px: {broken}"
 
 
-def test_scoreboard_height_and_columns(browser, server):
+def test_scoreboard_height_and_columns(loaded):
     path = SITE / "book" / "scoreboard.html"
     if not path.exists():
         pytest.skip("no scoreboard page in this build")
-    page, _, _ = _open(browser, server, "book/scoreboard.html", 1280)
-    try:
-        _settle(page)
-        height = page.evaluate("document.documentElement.scrollHeight")
-        hidden = page.evaluate(HIDDEN_CELLS, False)
-    finally:
-        page.context.close()
+    page, _, _ = loaded("book/scoreboard.html", 1280)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    hidden = page.evaluate(HIDDEN_CELLS, False)
     print(f"[scoreboard] height at 1280 px: {height} px; {len(hidden)} table cells off-screen")
     assert not hidden, "scoreboard cells off-screen at 1280 px:\n" + "\n".join(hidden[:30])
 
@@ -477,17 +486,13 @@ OVERFLOWING_CODE = """() => Array.from(document.querySelectorAll('article .cell_
   })"""
 
 
-def test_code_cells_fit_the_column(browser, server):
+def test_code_cells_fit_the_column(loaded):
     """At 1280 px no code cell needs horizontal scrolling: chapter code fits the content column."""
     offenders = []
     for page_path in _chapters():
         rel = page_path.relative_to(SITE).as_posix()
-        page, _, _ = _open(browser, server, rel, 1280)
-        try:
-            _settle(page)
-            bad = page.evaluate(OVERFLOWING_CODE)
-        finally:
-            page.context.close()
+        page, _, _ = loaded(rel, 1280)
+        bad = page.evaluate(OVERFLOWING_CODE)
         print(f"[code 1280px] {rel}: {len(bad)} code cells wider than the column")
         for b in bad:
             print(f"    {b}")
@@ -498,33 +503,30 @@ def test_code_cells_fit_the_column(browser, server):
 HEAVY_JS = ("plotly.min.js", "widgets/embed.js")
 
 
-def _cold_load(browser, server, rel: str) -> dict:
-    """Load a page in a fresh context (cold cache): bytes transferred, first contentful paint, scripts."""
-    page, _, _ = _open(browser, server, rel, 1280)
+def _cold_load(loaded, rel: str) -> dict:
+    """The page's first load, in its fresh context (cold cache): bytes transferred, first paint, scripts."""
+    page, _, _ = loaded(rel, 1280)
     try:
-        try:
-            page.wait_for_load_state("networkidle", timeout=60000)
-        except Exception:                        # measure what has arrived; a slow machine is not a failure
-            pass
-        return page.evaluate("""() => {
+        page.wait_for_load_state("networkidle", timeout=60000)
+    except Exception:                            # measure what has arrived; a slow machine is not a failure
+        pass
+    return page.evaluate("""() => {
           const nav = performance.getEntriesByType('navigation')[0];
           const res = performance.getEntriesByType('resource');
           const fcp = performance.getEntriesByName('first-contentful-paint')[0];
           return {bytes: nav.transferSize + res.reduce((a, r) => a + r.transferSize, 0),
                   fcp: fcp ? fcp.startTime : null,
                   scripts: res.filter(r => r.initiatorType === 'script' || r.name.endsWith('.js')).map(r => r.name)};
-        }""")
-    finally:
-        page.context.close()
+    }""")
 
 
-def test_page_weight(browser, server):
+def test_page_weight(loaded):
     """Pages without a plotly figure or saved widget load neither library; every page's weight printed."""
     loaded_heavy = []
     for page_path in _pages():
         rel = page_path.relative_to(SITE).as_posix()
         text = page_path.read_text(encoding="utf-8")
-        m = _cold_load(browser, server, rel)
+        m = _cold_load(loaded, rel)
         fcp = "n/a" if m["fcp"] is None else f"{m['fcp']:.0f} ms"
         print(f"[weight] {rel}: {m['bytes'] / 1e6:.2f} MB transferred, first contentful paint {fcp}")
         needs = 'class="snn-plotly-graph"' in text or "application/vnd.jupyter.widget-view+json" in text
@@ -610,16 +612,28 @@ PLOTLY_COVERED_OR_CLIPPED = """() => {
 
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_plotly_labels_and_legends_stay_clear(browser, server, width):
+def test_plotly_labels_and_legends_stay_clear(loaded, width):
     pages = [p for p in _pages() if 'class="snn-plotly-graph"' in p.read_text(encoding="utf-8")]
     assert pages, "no page holds a plotly figure"
     problems = []
     for page_path in pages:
         rel = page_path.relative_to(SITE).as_posix()
-        page, _, _ = _open(browser, server, rel, width)
-        try:
-            _settle(page)
-            problems += [f"{rel}: {b}" for b in page.evaluate(PLOTLY_COVERED_OR_CLIPPED)]
-        finally:
-            page.context.close()
+        page, _, _ = loaded(rel, width)
+        problems += [f"{rel}: {b}" for b in page.evaluate(PLOTLY_COVERED_OR_CLIPPED)]
     assert not problems, f"plotly figures at {width} px:\n" + "\n".join(problems)
+
+
+# Last in this module: a full-page screenshot resizes the viewport while it is taken, and the responsive
+# plotly figures relayout after it, so the layout checks above read the pages before any is taken.
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_screenshots(loaded, width):
+    """A full-page screenshot of every page at 1280 and 390 px, under ``_build/screenshots``."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pages = _pages()
+    assert pages, f"no HTML pages under {SITE}"
+    for page_path in pages:
+        rel = page_path.relative_to(SITE).as_posix()
+        page, _, _ = loaded(rel, width)
+        out = SHOTS / (rel.replace("/", "__").removesuffix(".html") + f"-{width}.png")
+        page.screenshot(path=str(out), full_page=True)
+        assert out.stat().st_size > 0, f"{rel}: empty screenshot at {width} px"
