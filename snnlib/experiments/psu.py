@@ -7,10 +7,10 @@ and wall time are recorded.
 
 * ``psu-neurons``: LIF (tau = 2, soft reset), PSN, PSU, IPSU, RPSU in the same network.
   At ``ci``: MNIST-1D (T = 40, one value per step), the small network of chapter 01 (Linear, BN, neuron)
-  x 2, threshold 1 for every neuron (as the LIF and the PSN's initial bias), 8 epochs (10 took the
-  chapter to 79-83 s of its 75 s), SGD 0.1, three seeds, one thread (``threads``: the tensors are too
-  small to gain from a second one).  At
-  ``gpu``/``full``: sequential CIFAR-10 with chapter 01's network (threshold 0.5, T = 32).
+  x 2, threshold 1 for every neuron (as the LIF and the PSN's initial bias), 6 epochs (10 took the
+  chapter to 79-83 s of its 75 s, and 8 took 64-87 s as this machine's speed varied), SGD 0.1, three
+  seeds, one thread (``threads``: the tensors are too small to gain from a second one).  At ``gpu``/``full``:
+  sequential CIFAR-10 with chapter 01's network (threshold 0.5, T = 32).
 * ``psu-shd``: the same five neurons on SHD through tonic (T = 15, threshold 0.3) with the official
   code's FC network (700-128-128-128-20).  ``gpu`` and ``full`` only: it needs the real data.
 
@@ -111,7 +111,7 @@ def settings(scale: str, experiment: str = "psu-neurons") -> dict[str, Any]:
     scifar = {"dataset": "scifar10", "T": 32, "v_threshold": 0.5, "channels": 128, "batch_size": 128,
               "optimizer": "sgd", "lr": 0.1, "seeds": 1}
     return config.choose(
-        ci={"dataset": "mnist1d", "T": 40, "v_threshold": 1.0, "hidden": 64, "layers": 2, "epochs": 8,
+        ci={"dataset": "mnist1d", "T": 40, "v_threshold": 1.0, "hidden": 64, "layers": 2, "epochs": 6,
             "batch_size": 64, "optimizer": "sgd", "lr": 0.1, "seeds": 3, "threads": 1},
         gpu={**scifar, "epochs": 24}, full={**scifar, "epochs": 256}, scale_name=scale)
 
