@@ -56,6 +56,8 @@ from typing import Any, Callable, Optional, Sequence, TextIO
 
 import torch
 
+from . import config
+
 BATCH, FEATURES = 32, 256
 METHOD_NAMES = ("serial", "dense", "fft", "scan", "auto")
 MALLOC_MODES = ("steady", "system")
@@ -543,13 +545,16 @@ def paralif(Ts: Sequence[int], reps: int = 7, batch: int = BATCH, features: int 
     return rows
 
 
-def attention(Ns: Sequence[int] = (16, 64, 256, 1024), dims: Sequence[int] = (64, 384), T: int = 4,
-              batch: int = 8, heads: int = 8, reps: int = 7, cap_s: float = 10.0, min_rep_s: float = 0.05,
+def attention(Ns: Sequence[int] = (16, 64, 256, 1024), dims: Sequence[int] = (64, 384),
+              T: int = config.ORDER_SHAPE["order_T"], batch: int = config.ORDER_SHAPE["order_batch"],
+              heads: int = config.ORDER_SHAPE["order_heads"], rate: float = config.ORDER_SHAPE["order_rate"],
+              reps: int = 7, cap_s: float = 10.0, min_rep_s: float = 0.05,
               out: TextIO = sys.stdout) -> list[dict[str, Any]]:
     """``python -m snnlib.bench attention``: the two association orders of SSA's :math:`Q K^T V` (chapter 04).
 
     For each token count N and model dimension d, binary Q, K, V of shape ``[T, batch, heads, N, d/heads]``
-    (spike rate 0.25), forward + backward of :func:`snnlib.models.spikformer.spiking_attention` with
+    (spike rate ``rate``; the shape and rate default to chapter 04's, ``config.settings("spikformer")``),
+    forward + backward of :func:`snnlib.models.spikformer.spiking_attention` with
     ``order="qk_v"``, ``"q_kv"`` and ``"auto"``.  Ratios: auto over the faster order (at most 1.1 is the
     chapter's bar), and ``(QK)V`` over ``Q(KV)`` (the crossover is where it passes 1).  Returns the rows.
     """
@@ -558,7 +563,7 @@ def attention(Ns: Sequence[int] = (16, 64, 256, 1024), dims: Sequence[int] = (64
 
     alloc = steady_allocator()
     print(f"snnlib.bench attention | torch {torch.__version__} | {torch.get_num_threads()} threads | "
-          f"[T={T}, N={batch}, heads={heads}, L, d/heads] float32, spike rate 0.25 | forward + backward | "
+          f"[T={T}, N={batch}, heads={heads}, L, d/heads] float32, spike rate {rate} | forward + backward | "
           f"min of {reps} interleaved reps | malloc {alloc} | {_load()}", file=out)
     head = f"{'L':>5} {'d':>4} | {'(QK)V ms':>9} {'Q(KV) ms':>9} {'auto ms':>9} | {'auto picks':>10} " \
            f"{'auto/best':>9} {'(QK)V/Q(KV)':>11}"
@@ -568,7 +573,7 @@ def attention(Ns: Sequence[int] = (16, 64, 256, 1024), dims: Sequence[int] = (64
     g = torch.Generator().manual_seed(0)
     for d in dims:
         for L in Ns:
-            qkv = [(torch.rand(T, batch, heads, L, d // heads, generator=g) < 0.25).float().requires_grad_(True)
+            qkv = [(torch.rand(T, batch, heads, L, d // heads, generator=g) < rate).float().requires_grad_(True)
                    for _ in range(3)]
             cot = torch.randn(T, batch, heads, L, d // heads, generator=g)
 

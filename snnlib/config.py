@@ -82,6 +82,10 @@ class Settings(dict):
             ) from None
 
 
+# Chapter 04's association-order measurement times Q K^T V on binary Q, K, V of this shape and spike rate
+# at every scale; `snnlib.bench.attention` takes its defaults from here.
+ORDER_SHAPE: dict[str, Any] = {"order_T": 4, "order_batch": 8, "order_heads": 8, "order_rate": 0.25}
+
 # Per-chapter settings.  Each chapter reads its own block; nothing else sizes an experiment.
 CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
     "foundations": {
@@ -122,11 +126,14 @@ CHAPTERS: dict[str, dict[str, dict[str, Any]]] = {
                  "paper_shape": [1, 128], "train_shape": [128, 1024], "timing_reps": 7, "demo_T": 60},
     },
     "spikformer": {
-        # the association-order measurement: token counts, model dimensions (8 heads), repetitions; the
-        # attention explorer's steps, tokens and attention thresholds and scales
-        "ci": {"order_N": [16, 64, 256], "order_d": [64, 384], "order_reps": 5, "demo_T": 4},
-        "gpu": {"order_N": [16, 64, 256, 1024], "order_d": [64, 384], "order_reps": 7, "demo_T": 4},
-        "full": {"order_N": [16, 64, 256, 1024], "order_d": [64, 384], "order_reps": 7, "demo_T": 4},
+        # the association-order measurement: token counts, model dimensions, repetitions, and the shape
+        # of Q, K, V ([order_T, order_batch, order_heads, L, D / order_heads], spikes at order_rate: the
+        # defaults of `python -m snnlib.bench attention`); the attention explorer's steps
+        "ci": {"order_N": [16, 64, 256], "order_d": [64, 384], "order_reps": 5, "demo_T": 4, **ORDER_SHAPE},
+        "gpu": {"order_N": [16, 64, 256, 1024], "order_d": [64, 384], "order_reps": 7, "demo_T": 4,
+                **ORDER_SHAPE},
+        "full": {"order_N": [16, 64, 256, 1024], "order_d": [64, 384], "order_reps": 7, "demo_T": 4,
+                 **ORDER_SHAPE},
     },
 }
 

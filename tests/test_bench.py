@@ -85,3 +85,21 @@ def test_time_entries_runs_each_entry_once_then_reps_times():
     assert set(res) == {"a", "b"}
     assert all(n == 3 and s >= 0 for s, n in res.values())
     assert calls == {"a": 4, "b": 4}  # one warm-up call, then one per repetition
+
+
+def test_attention_bench_times_chapter_04s_shape_at_every_scale():
+    """`python -m snnlib.bench attention` runs the chapter's measurement: same shape, heads and spike rate."""
+    import inspect
+
+    from snnlib import config
+
+    defaults = {k: p.default for k, p in inspect.signature(bench.attention).parameters.items()}
+    for scale in ("ci", "gpu", "full"):
+        cfg = config.settings("spikformer", scale)
+        assert (defaults["T"], defaults["batch"], defaults["heads"], defaults["rate"]) == \
+            (cfg.order_T, cfg.order_batch, cfg.order_heads, cfg.order_rate), scale
+        assert all(d % cfg.order_heads == 0 for d in cfg.order_d), f"{scale}: order_d not divisible by heads"
+    out = io.StringIO()
+    rows = bench.attention(Ns=(8,), dims=(16,), T=2, batch=1, heads=2, rate=0.5, reps=1, min_rep_s=0.0, out=out)
+    assert len(rows) == 1 and rows[0]["picks"] in ("qk_v", "q_kv")
+    assert "spike rate 0.5" in out.getvalue() and "[T=2, N=1, heads=2" in out.getvalue()
