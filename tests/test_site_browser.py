@@ -250,6 +250,51 @@ def test_no_broken_internal_links():
     assert not broken, "broken internal links:\n" + "\n".join(broken[:30])
 
 
+class _OutputProse(HTMLParser):
+    """The text of a page's cell outputs, without their <pre>, <code>, <script> and <style> parts."""
+    SKIP = {"pre", "code", "script", "style"}
+    VOID = {"br", "img", "hr", "input", "meta", "link", "wbr", "source"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[tuple[str, bool, bool]] = []       # (tag, opens an output, opens a skipped part)
+        self.depth_out = self.depth_skip = 0
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        out = tag == "div" and "cell_output" in (dict(attrs).get("class") or "").split()
+        skip = tag in self.SKIP
+        self.stack.append((tag, out, skip))
+        self.depth_out += out
+        self.depth_skip += skip
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            t, out, skip = self.stack.pop()
+            self.depth_out -= out
+            self.depth_skip -= skip
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        if self.depth_out and not self.depth_skip and data.strip():
+            self.texts.append(data)
+
+
+def test_generated_sentences_show_no_raw_dollar_math():
+    """The sentences a chapter writes from its run (Markdown outputs) have their $...$ math typeset."""
+    chapters = [p for p in _pages() if p.parent.name == "notebooks"]
+    assert chapters, "no chapter pages in the site"
+    raw = []
+    for p in chapters:
+        prose = _OutputProse()
+        prose.feed(p.read_text(encoding="utf-8"))
+        raw += [f"{p.name}: {t.strip()[:90]}" for t in prose.texts if re.search(r"(?<!\\)\$", t)]
+    assert not raw, "raw $ in generated prose (is nb_render_markdown_format 'myst'?):\n" + "\n".join(raw[:20])
+
+
 def test_every_chapter_has_a_colab_button():
     chapters = [p for p in _pages() if p.parent.name == "notebooks"]
     assert chapters, "no chapter pages in the site"
