@@ -603,13 +603,13 @@ def compare(Ts: Sequence[int] = (16, 64, 256, 1024, 4096), reps: int = 3, batch:
     and over the serial LIF's; with ``save``, writes the table as JSON (``T``, ``shape``, ``seconds``,
     ``floor``, the environment and the command) for the chapter to show.
     """
-    import datetime as _dt
-
     from .experiments import compare as cmp
-    from .experiments import environment, versions
+    from .experiments import device_name, environment, now_utc, versions
+    from .experiments.foundations import torch_threads
 
     out = sys.stdout if out is None else out
-    env = {**environment(), "threads": 1}  # speed() runs on one thread
+    with torch_threads(1):  # what speed() runs on
+        env, device = environment(), device_name()
     print(f"snnlib.bench compare | torch {torch.__version__} | 1 thread | [T, {batch}, {features}] float32 | "
           f"forward + backward | min of {reps} interleaved reps | malloc {env['allocator']} | {_load()}", file=out)
     table = cmp.speed(Ts, batch=batch, features=features, reps=reps, threads=1)
@@ -629,8 +629,7 @@ def compare(Ts: Sequence[int] = (16, 64, 256, 1024, 4096), reps: int = 3, batch:
                                                               zip(table["seconds"][k], ref)), file=out)
     print(_load(), file=out)
     table.update({"labels": {k: cmp.NEURONS[k].label for k in kinds}, "environment": env, "versions": versions(),
-                  "device": f"cpu ({platform.processor() or platform.machine()}, 1 thread)",
-                  "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+                  "device": device, "created": now_utc(),
                   "command": "python -m snnlib.bench compare --T " + " ".join(map(str, Ts))
                              + f" --reps {reps} --shape {batch} {features}"})
     if save is not None:

@@ -67,8 +67,20 @@ def test_bad_arguments_name_themselves():
         net(torch.zeros(4, 8, 3))
     with pytest.raises(ValueError, match="neurons contains 'x'"):
         compare.run("ci", neurons=["x"])
+    with pytest.raises(ValueError, match="neurons contains 'x'"):
+        compare.speed([4], neurons=["lif", "x"])
     with pytest.raises(ValueError, match="task='nope' is not in the record"):
         compare.summary_table({"metrics": {"table": {"pixels": {}}}}, "nope")
+
+
+def test_after_training_closes_the_masked_psn_and_leaves_the_others_as_built():
+    assert compare.build_neuron("masked_psn", 6, 3).lambda_ == 0.0
+    assert compare.build_neuron("masked_psn", 6, 3, after_training=True).lambda_ == 1.0
+    torch.manual_seed(0)
+    a = compare.build_neuron("psn", 6, 3)
+    torch.manual_seed(0)
+    b = compare.build_neuron("psn", 6, 3, after_training=True)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
 
 
 def test_only_the_psn_is_not_causal():
@@ -77,9 +89,7 @@ def test_only_the_psn_is_not_causal():
 
 @pytest.mark.parametrize("kind", BOOK_NEURONS)
 def test_fixed_t_is_what_the_neuron_does(kind):
-    neuron = compare.build_neuron(kind, 6, 3)
-    if kind == "masked_psn":
-        neuron.lambda_ = 1.0
+    neuron = compare.build_neuron(kind, 6, 3, after_training=True)
     if compare.NEURONS[kind].fixed_T:
         with pytest.raises((ValueError, RuntimeError)):
             neuron(torch.randn(7, 2, 3))
@@ -181,6 +191,10 @@ def test_bench_compare_saves_its_table(tmp_path, capsys):
     saved = json.loads(path.read_text())
     assert saved["T"] == [4, 8] and set(saved["seconds"]) == set(BOOK_NEURONS)
     assert saved["environment"]["threads"] == 1 and saved["command"].startswith("python -m snnlib.bench compare")
+    assert saved["device"].startswith("cpu (") and saved["device"].endswith(", 1 thread)")   # what speed() ran on
+    import datetime
+
+    assert datetime.datetime.fromisoformat(saved["created"]).utcoffset() == datetime.timedelta(0)
     out = capsys.readouterr().out
     assert "time over the floor" in out and "time over the LIF" in out
 
@@ -209,6 +223,7 @@ def test_ci_path_end_to_end_on_tiny_settings_is_deterministic(monkeypatch, tmp_p
     m = rec["metrics"]
     assert m["tasks"] == ["mnist1d", "recall-3"] and m["delays"] == [2, 3] and set(m["memory"]) == {"2", "3"}
     assert m["memory"]["3"] is m["table"]["recall-3"]            # the table's recall task is the sweep's delay 3
+    assert m["runs"] == (2 + 2 - 1) * len(kinds) * 3              # mnist1d, recall-3 (= delay 3), delay 2
     for task in m["tasks"]:
         for k in kinds:
             r, r2 = m["table"][task][k], again["metrics"]["table"][task][k]
@@ -245,5 +260,6 @@ def test_gpu_path_end_to_end_on_cpu_sequential_cifar_and_shd(monkeypatch, tmp_pa
     assert m["tasks"] == ["scifar10", "shd"] and rec["dataset"] == "scifar10, shd"
     assert m["table"]["scifar10"]["psn"]["T"] == 32 and m["table"]["shd"]["psn"]["T"] == 6
     assert set(m["memory"]) == {"2", "3"} and rec["device_matches_scale"] is False
+    assert m["runs"] == (2 + 2) * 2 * 3                          # no table task is a recall task at gpu
     assert (tmp_path / "compare-gpu.json").is_file()
     assert len(list((tmp_path / "runs").glob("compare-*-gpu/*/last.pt"))) == 2 * 4 * 3   # resumable runs

@@ -26,7 +26,8 @@ from typing import Any, Callable, Optional, Sequence
 from .. import config
 
 __all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
-           "runs_dir", "register", "versions", "environment", "device_matches_scale", "mean_std"]
+           "runs_dir", "register", "versions", "environment", "device_matches_scale", "mean_std",
+           "device_name", "now_utc"]
 
 RESULTS_ENV_VAR = "SNNLIB_RESULTS"
 #: the chapters, in book order (the modules of this package are named after them)
@@ -163,13 +164,21 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _device() -> str:
+def device_name() -> str:
+    """Where a result is measured, as records and saved bench tables say it: ``cuda (NAME x N)``, or
+    ``cpu (PROCESSOR, N threads)`` with torch's current thread count."""
     import torch
 
     if torch.cuda.is_available():
         n = torch.cuda.device_count()
         return f"cuda ({torch.cuda.get_device_name(0)}{f' x {n}' if n > 1 else ''})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"cpu ({platform.processor() or platform.machine()}, {n} thread{'s' if n != 1 else ''})"
+
+
+def now_utc() -> str:
+    """The time a record or a saved bench table is written: UTC, ISO 8601, to the second."""
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def environment() -> dict[str, Any]:
@@ -229,7 +238,7 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         "dataset": out["dataset"],
         "seed": seed,
         "seeds": out.get("seeds", [seed]),
-        "device": _device(),
+        "device": device_name(),
         "device_matches_scale": matches,
         "environment": env,
         "versions": versions(),
@@ -237,7 +246,7 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         "metrics": out["metrics"],
         "rows": out["rows"],
         "wall_s": round(wall, 2),
-        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "created": now_utc(),
         "command": f"python -m snnlib reproduce {exp.name} --scale {scale_name}",
     }
     if exp.claim is not None:

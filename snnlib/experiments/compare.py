@@ -109,8 +109,20 @@ NEURONS: dict[str, NeuronSpec] = {s.key: s for s in [
 ]}
 
 
-def build_neuron(kind: str, T: int, features: int) -> nn.Module:
+def _check_kinds(arg: str, kinds: Sequence[str]) -> list[str]:
+    kinds = list(kinds)
+    for k in kinds:
+        if k not in NEURONS:
+            raise ValueError(f"{arg} contains {k!r}; valid keys: {', '.join(NEURONS)}")
+    return kinds
+
+
+def build_neuron(kind: str, T: int, features: int, *, after_training: bool = False) -> nn.Module:
     """A fresh neuron ``kind`` (a key of :data:`NEURONS`) for inputs ``[T, N, features]``.
+
+    ``after_training``: in the state that training leaves it in, for the measurements made on the
+    neuron alone (causality, speed, fixed T): the masked PSN at lambda = 1, its band only (it starts at
+    lambda = 0, where it is a full PSN).
 
     Defined in chapter 08 (Side by side), section "The registry".
     """
@@ -119,7 +131,10 @@ def build_neuron(kind: str, T: int, features: int) -> nn.Module:
     for arg, val in (("T", T), ("features", features)):
         if isinstance(val, bool) or not isinstance(val, int) or val < 1:
             raise ValueError(f"{arg}={val!r} must be a positive int")
-    return NEURONS[kind].build(T, features)
+    neuron = NEURONS[kind].build(T, features)
+    if after_training and isinstance(neuron, MaskedPSN):
+        neuron.lambda_ = 1.0
+    return neuron
 
 
 @dataclass(frozen=True)
@@ -338,16 +353,14 @@ def run(scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
     on delayed recall for each delay of the sweep.
 
     ``metrics["table"][task][kind]`` and ``metrics["memory"][delay][kind]`` hold, for each measurement of
-    :func:`train_one`, the mean, the sample standard deviation and each seed's value.  ``neurons``,
-    ``only_tasks`` and ``delays`` restrict the run (for tests); ``root`` is the data folder.
+    :func:`train_one`, the mean, the sample standard deviation and each seed's value; ``metrics["runs"]``
+    counts the training runs (the table's recall task, when its delay is in the sweep, is trained once).
+    ``neurons``, ``only_tasks`` and ``delays`` restrict the run (for tests); ``root`` is the data folder.
 
     Chapter 08 runs it through :func:`snnlib.experiments.reproduce` (section "The table").
     """
     s = settings(scale)
-    kinds = list(NEURONS) if neurons is None else list(neurons)
-    for k in kinds:
-        if k not in NEURONS:
-            raise ValueError(f"neurons contains {k!r}; valid keys: {', '.join(NEURONS)}")
+    kinds = _check_kinds("neurons", NEURONS if neurons is None else neurons)
     table_tasks = [t for t in tasks(s.scale) if only_tasks is None or t.key in only_tasks]
     sweep = list(s["delays"] if delays is None else delays)
     seeds = seeds_of(s.scale, seed)
@@ -370,7 +383,8 @@ def run(scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
     memory = {str(d): done[f"recall-{d}"] for d in sweep}
     metrics = {"table": table, "memory": memory, "neurons": kinds, "tasks": [t.key for t in table_tasks],
                "task_labels": {t.key: t.label for t in table_tasks}, "delays": sweep,
-               "spiking_input": {t.key: t.spiking_input for t in table_tasks}}
+               "spiking_input": {t.key: t.spiking_input for t in table_tasks},
+               "runs": len(jobs) * len(kinds) * len(seeds)}
     metrics["orders"] = order_checks(metrics)
     rows = [accuracy_row(k, t.label, table[t.key][k]) for t in table_tasks for k in kinds]
     config_out = {**s, "neurons": kinds, "tasks": [t.key for t in table_tasks], "tau": TAU, "threshold": THRESHOLD,
@@ -565,9 +579,7 @@ def is_causal(kind: str, T: int = 12, features: int = 3, seed: int = 0) -> bool:
     """
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    neuron = build_neuron(kind, T, features).eval()
-    if kind == "masked_psn":
-        neuron.lambda_ = 1.0
+    neuron = build_neuron(kind, T, features, after_training=True).eval()
     x = 2 * torch.randn(T, 4, features, generator=gen)
     with torch.no_grad():
         for t in range(T - 1):
@@ -594,10 +606,7 @@ def speed(Ts: Sequence[int], *, batch: int = 16, features: int = 64, reps: int =
 
     Defined in chapter 08 (Side by side), section "Speed against T".
     """
-    kinds = list(NEURONS) if neurons is None else list(neurons)
-    for k in kinds:
-        if k not in NEURONS:
-            raise ValueError(f"neurons contains {k!r}; valid keys: {', '.join(NEURONS)}")
+    kinds = _check_kinds("neurons", NEURONS if neurons is None else neurons)
     out: dict[str, Any] = {"T": list(Ts), "shape": [batch, features], "seconds": {k: [] for k in kinds},
                            "floor": [], "reps": reps}
     with torch_threads(threads):
@@ -615,9 +624,7 @@ def _time_one(T: int, batch: int, features: int, reps: int, cap_s: float, kinds:
     x = torch.randn(T, batch, features, generator=gen).requires_grad_(True)
     g = torch.randn(T, batch, features, generator=gen)
     torch.manual_seed(0)
-    models = {k: build_neuron(k, T, features) for k in kinds}
-    if "masked_psn" in models:
-        models["masked_psn"].lambda_ = 1.0  # the trained state: the band only
+    models = {k: build_neuron(k, T, features, after_training=True) for k in kinds}
 
     def entry(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], None]:
         def call() -> None:
