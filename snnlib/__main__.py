@@ -73,7 +73,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from . import results
 
         if args.markdown:
-            print(results.scoreboard_markdown(args.dir), end="")
+            from . import scoreboard
+
+            print(scoreboard.scoreboard_markdown(args.dir), end="")
         else:
             print(results.table(results.load_results(args.dir), include_registry=args.registry), end="")
         return 0

@@ -47,16 +47,15 @@ import argparse
 import json
 import os
 import platform
-import random
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, TextIO
 
 import torch
 
 from . import config
+from .timing import _time_entries, time_entries  # noqa: F401  (snnlib.bench.time_entries, as before)
 
 BATCH, FEATURES = 32, 256
 METHOD_NAMES = ("serial", "dense", "fft", "scan", "auto")
@@ -137,62 +136,6 @@ def _neuron_entries(T: int, beta_grad: bool, per_neuron: bool,
             float(x.sum()) + float(g.sum())
 
     return entries, warm_inputs
-
-
-def _time_entries(entries: dict[str, Callable[[], None]], reps: int, cap_s: float,
-                  skip_warmup: Sequence[str] = (), before: Optional[Callable[[], None]] = None,
-                  min_rep_s: float = 0.0) -> dict[str, tuple[float, int]]:
-    """Minimum time of each entry over ``reps`` interleaved repetitions, in a new (seeded) random order
-    each repetition; an entry stops repeating once one repetition took over ``cap_s`` seconds.
-
-    ``before`` runs, untimed, before every timed call (the neuron benchmark reads its input and
-    cotangent there, so that every entry starts with them equally warm in cache, whichever entry ran
-    before it).  With ``min_rep_s`` a repetition of an entry whose warm-up call was shorter is the mean
-    of several calls (as many as fill ``min_rep_s``, at most 50), which steadies millisecond entries.
-    """
-    calls = {}
-    for k, fn in entries.items():  # warm-up, which also sizes the repetitions
-        if k in skip_warmup:
-            calls[k] = 1
-            continue
-        if before is not None:
-            before()
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        calls[k] = max(1, min(50, int(min_rep_s / dt))) if dt > 0 else 50
-    rng = random.Random(0)  # the same orders in every run
-    best = {k: float("inf") for k in entries}
-    count = {k: 0 for k in entries}
-    for _ in range(reps):
-        order = list(entries)
-        rng.shuffle(order)
-        for k in order:
-            if count[k] and best[k] > cap_s:
-                continue
-            total = 0.0
-            for _ in range(calls[k]):
-                if before is not None:
-                    before()
-                t0 = time.perf_counter()
-                entries[k]()
-                total += time.perf_counter() - t0
-            best[k] = min(best[k], total / calls[k])
-            count[k] += 1
-    return {k: (best[k], count[k]) for k in entries}
-
-
-def time_entries(entries: dict[str, Callable[[], None]], reps: int = 7,
-                 cap_s: float = 10.0) -> dict[str, tuple[float, int]]:
-    """``{name: (best seconds, repetitions)}`` for each callable: one warm-up call, then the minimum over
-    ``reps`` interleaved repetitions (in a seeded random order), as in ``python -m snnlib.bench``.
-
-    Chapters time their speed comparisons with this, so that the book's timings and the benchmark's are
-    made the same way.
-
-    Defined in chapter 00 (Foundations), section "Experiment: the serial cost grows with $T$".
-    """
-    return _time_entries(entries, reps, cap_s)
 
 
 def _ratios(t: dict[str, float]) -> dict[str, float]:
@@ -595,24 +538,72 @@ def attention(Ns: Sequence[int] = (16, 64, 256, 1024), dims: Sequence[int] = (64
     return rows
 
 
+def compare_speed(Ts: Sequence[int], *, batch: int = 16, features: int = 64, reps: int = 3,
+          neurons: Optional[Sequence[str]] = None, cap_s: float = 10.0, threads: Optional[int] = 1
+          ) -> dict[str, Any]:
+    """Forward plus backward time of every neuron at each T, on one tensor ``[T, batch, features]``, in
+    one run, with the physical floor: an elementwise pass (``x * 2``, forward and backward).
+
+    Returns ``{"T": [...], "shape": [batch, features], "seconds": {kind: [...]}, "floor": [...]}``; each
+    time is the minimum over ``reps`` interleaved repetitions (:func:`snnlib.timing.time_entries`), on
+    ``threads`` torch threads (default 1: a load-independent measure on a shared machine; ``None``: as set).
+
+    Defined in chapter 08 (Side by side), section "Speed against T".
+    """
+    from .experiments import compare as cmp
+    from .utils import torch_threads
+
+    kinds = cmp._check_kinds("neurons", cmp.NEURONS if neurons is None else neurons)
+    out: dict[str, Any] = {"T": list(Ts), "shape": [batch, features], "seconds": {k: [] for k in kinds},
+                           "floor": [], "reps": reps}
+    with torch_threads(threads):
+        for T in Ts:
+            _compare_one(T, batch, features, reps, cap_s, kinds, out)
+    return out
+
+
+def _compare_one(T: int, batch: int, features: int, reps: int, cap_s: float, kinds: list[str],
+              out: dict[str, Any]) -> None:
+    """One T of :func:`compare_speed`: every neuron and the floor on one input and cotangent, interleaved."""
+    from .experiments import compare as cmp
+
+    gen = torch.Generator().manual_seed(T)
+    x = torch.randn(T, batch, features, generator=gen).requires_grad_(True)
+    g = torch.randn(T, batch, features, generator=gen)
+    torch.manual_seed(0)
+    models = {k: cmp.build_neuron(k, T, features, after_training=True) for k in kinds}
+
+    def entry(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], None]:
+        def call() -> None:
+            x.grad = None
+            fn(x).backward(g)
+        return call
+
+    entries = {"floor": entry(lambda v: v * 2), **{k: entry(models[k]) for k in kinds}}
+    times = time_entries(entries, reps=reps, cap_s=cap_s)
+    out["floor"].append(times["floor"][0])
+    for k in kinds:
+        out["seconds"][k].append(times[k][0])
+
+
 def compare(Ts: Sequence[int] = (16, 64, 256, 1024, 4096), reps: int = 3, batch: int = 16, features: int = 64,
             save: Optional[str | os.PathLike] = None, out: Optional[TextIO] = None) -> dict[str, Any]:
     """``python -m snnlib.bench compare``: every neuron of chapter 08 (:data:`snnlib.experiments.compare.NEURONS`),
     forward + backward on ``[T, batch, features]`` against T, with the elementwise floor, one thread, by
-    :func:`snnlib.experiments.compare.speed`.  Prints milliseconds, then each neuron's time over the floor
+    :func:`compare_speed`.  Prints milliseconds, then each neuron's time over the floor
     and over the serial LIF's; with ``save``, writes the table as JSON (``T``, ``shape``, ``seconds``,
     ``floor``, the environment and the command) for the chapter to show.
     """
     from .experiments import compare as cmp
-    from .experiments import device_name, environment, now_utc, versions
-    from .experiments.foundations import torch_threads
+    from .records import device_name, environment, now_utc, versions
+    from .utils import torch_threads
 
     out = sys.stdout if out is None else out
     with torch_threads(1):  # what speed() runs on
         env, device = environment(), device_name()
     print(f"snnlib.bench compare | torch {torch.__version__} | 1 thread | [T, {batch}, {features}] float32 | "
           f"forward + backward | min of {reps} interleaved reps | malloc {env['allocator']} | {_load()}", file=out)
-    table = cmp.speed(Ts, batch=batch, features=features, reps=reps, threads=1)
+    table = compare_speed(Ts, batch=batch, features=features, reps=reps, threads=1)
     kinds = list(table["seconds"])
     width = max(len(cmp.NEURONS[k].label) for k in kinds) + 1
     print(f"{'ms':<{width}}" + "".join(f"{T:>10}" for T in table["T"]), file=out)

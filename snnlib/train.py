@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from . import utils
+from .records import json_ready  # noqa: F401  (snnlib.train.json_ready, as before)
 from .energy import FiringRateMonitor
 
 __all__ = ["History", "fit", "evaluate", "reset_states", "distributed_setup", "is_main_process"]
@@ -91,17 +92,6 @@ class History:
     def load(cls, path: str | os.PathLike) -> "History":
         d = json.loads(Path(path).read_text())
         return cls(epochs=d["epochs"], meta=d.get("meta", {}))
-
-
-def json_ready(obj: Any) -> Any:
-    """``obj`` as plain JSON data: NaN becomes ``None``, tuples lists, dict keys strings."""
-    if isinstance(obj, float):
-        return None if math.isnan(obj) else obj
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [json_ready(v) for v in obj]
-    return obj
 
 
 # ----------------------------------------------------------------------------------------- distributed

@@ -2,11 +2,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import random
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -179,3 +180,21 @@ def progress(iterable: Iterable[Any] | None = None, **kwargs: Any):
     from tqdm.autonotebook import tqdm as _tqdm
 
     return _tqdm(iterable, **kwargs)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch threads (``None``: unchanged), and restore the count after.
+
+    The ``ci`` networks are small, so a second thread gains little; on a shared, loaded CPU every
+    multi-threaded op waits for both threads to get a time slice.  Measured on the book's 2-core machine
+    at load 9-13: chapter 01's ``ci`` experiments took about 4 minutes on one thread, and on two did not
+    get past the neuron comparison in 37 minutes.
+    """
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from snnlib import bench, config, experiments, results
-from snnlib.experiments import compare
+from snnlib.experiments import compare, compare_report
 from snnlib.neurons import MaskedPSN
 
 BOOK_NEURONS = ["lif", "lif_no_reset", "psn", "masked_psn", "sliding_psn", "psu", "ipsu", "rpsu",
@@ -61,16 +61,16 @@ def test_bad_arguments_name_themselves():
     with pytest.raises(ValueError, match="T=0 must be a positive int"):
         compare.build_neuron("psn", 0, 2)
     with pytest.raises(ValueError, match="readout_steps=9 must be in"):
-        compare.CompareNet("lif", 8, 3, 2, readout_steps=9)
-    net = compare.CompareNet("lif", 8, 3, 2)
+        compare.compare_net("lif", 8, 3, 2, readout_steps=9)
+    net = compare.compare_net("lif", 8, 3, 2)
     with pytest.raises(ValueError, match=r"x has shape \(4, 8, 3\); expected time-first \[T=8, N, \*\]"):
         net(torch.zeros(4, 8, 3))
     with pytest.raises(ValueError, match="neurons contains 'x'"):
         compare.run("ci", neurons=["x"])
     with pytest.raises(ValueError, match="neurons contains 'x'"):
-        compare.speed([4], neurons=["lif", "x"])
+        bench.compare_speed([4], neurons=["lif", "x"])
     with pytest.raises(ValueError, match="task='nope' is not in the record"):
-        compare.summary_table({"metrics": {"table": {"pixels": {}}}}, "nope")
+        compare_report.summary_table({"metrics": {"table": {"pixels": {}}}}, "nope")
 
 
 def test_after_training_closes_the_masked_psn_and_leaves_the_others_as_built():
@@ -98,7 +98,7 @@ def test_fixed_t_is_what_the_neuron_does(kind):
 
 
 def test_the_network_reads_out_the_task_window_with_bn_before_each_neuron():
-    net = compare.CompareNet("psn", 10, 12, 4, hidden=5, layers=2, readout_steps=3)
+    net = compare.compare_net("psn", 10, 12, 4, hidden=5, layers=2, readout_steps=3)
     assert net(torch.randn(10, 2, 3, 4)).shape == (3, 2, 4)   # [T, N, 3, 4] flattened per step
     kinds = [type(m).__name__ for m in net.modules() if type(m).__name__ in ("BatchNorm1d", "PSN", "Linear")]
     assert kinds == ["Linear", "BatchNorm1d", "PSN", "Linear", "BatchNorm1d", "PSN", "Linear"]
@@ -142,7 +142,7 @@ def test_the_decision_guide_follows_the_table_and_cites_its_rows():
               "16": {"lif": _cell(0.25), "psn": _cell(0.99), "psu": _cell(0.26)}}
     rec = _record(table, memory)
     causal = {"lif": True, "psn": False, "psu": True}
-    guide = {g["need"]: g for g in compare.recommend(rec, causal)}
+    guide = {g["need"]: g for g in compare_report.recommend(rec, causal)}
     assert list(guide) == ["accuracy", "any length", "low latency", "streaming", "memory", "training time",
                            "energy"]
     assert guide["accuracy"]["pick"] == "psn"
@@ -154,17 +154,17 @@ def test_the_decision_guide_follows_the_table_and_cites_its_rows():
     assert [r["value"] for r in guide["energy"]["rows"]] == [1e3, 1e3]
     assert [r["value"] for r in guide["accuracy"]["rows"]] == [0.90, 0.80]
     with pytest.raises(ValueError, match="causal has no entry for psu"):
-        compare.recommend(rec, {"lif": True, "psn": False})
+        compare_report.recommend(rec, {"lif": True, "psn": False})
 
 
 def test_pareto_front_keeps_what_nothing_beats_on_both():
     pts = {"a": (0.9, 3.0), "b": (0.8, 1.0), "c": (0.7, 2.0), "d": (0.9, 4.0), "e": (0.8, 1.0)}
-    assert compare.pareto_front(pts) == ["a", "b", "e"]      # c is beaten by b; d by a; b and e tie
+    assert compare_report.pareto_front(pts) == ["a", "b", "e"]      # c is beaten by b; d by a; b and e tie
 
 
 def test_order_table_has_one_row_per_claim_and_a_column_per_task():
     table = {"a": {"psn": _cell(0.9), "lif": _cell(0.8)}, "b": {"psn": _cell(0.7), "lif": _cell(0.8)}}
-    t = compare.order_table(_record(table, neurons=("psn", "lif")))
+    t = compare_report.order_table(_record(table, neurons=("psn", "lif")))
     assert t.header == ["paper", "claim", "a", "b"]
     row = [r for r in t.rows if r[1] == "PSN is more accurate than the LIF"][0]
     assert row[2:] == ["yes: 90.0 vs 80.0", "no: 70.0 vs 80.0"]
@@ -178,11 +178,11 @@ def test_order_checks_compare_the_claimed_order_task_by_task():
 
 
 def test_speed_times_every_neuron_and_the_floor():
-    sp = compare.speed([4, 8], batch=2, features=3, reps=1, neurons=["lif", "psn"])
+    sp = bench.compare_speed([4, 8], batch=2, features=3, reps=1, neurons=["lif", "psn"])
     assert sp["T"] == [4, 8] and sp["shape"] == [2, 3] and set(sp["seconds"]) == {"lif", "psn"}
     assert len(sp["floor"]) == 2 and all(t > 0 for v in sp["seconds"].values() for t in v)
     with pytest.raises(ValueError, match="neurons contains 'x'"):
-        compare.speed([4], neurons=["x"])
+        bench.compare_speed([4], neurons=["x"])
 
 
 def test_bench_compare_saves_its_table(tmp_path, capsys):
@@ -237,7 +237,7 @@ def test_ci_path_end_to_end_on_tiny_settings_is_deterministic(monkeypatch, tmp_p
         assert recall["energy_pj"] == pytest.approx(0.9 * recall["sops"])
         assert m1d["energy_pj"] > 0.9 * m1d["sops"]
     assert len(rec["rows"]) == 2 * len(kinds) and rec["rows"][0]["label"] == "LIF, MNIST-1D"
-    table = compare.summary_table(rec | {"scale": "ci", "seeds": rec["seeds"]}, "recall-3")
+    table = compare_report.summary_table(rec | {"scale": "ci", "seeds": rec["seeds"]}, "recall-3")
     assert results.format_measured(rec["rows"][3]) in str(table)
 
 

@@ -9,7 +9,7 @@ import torch
 
 from snnlib import experiments, registry
 from snnlib.experiments import paralif as P
-from snnlib.neurons import LIF, FIRING_MODES, ParaLIF
+from snnlib.neurons import LIF, FIRING_MODES, ParaLIF, SynapticLIF
 
 from test_data_real import write_shd
 
@@ -37,16 +37,16 @@ def test_synaptic_lif_is_the_official_two_stage_lif_with_reset():
         s = (u >= 1.0).double()
         spikes.append(s)
         u = u * (1 - s)
-    assert torch.equal(P.SynapticLIF()(x), torch.stack(spikes))
+    assert torch.equal(SynapticLIF()(x), torch.stack(spikes))
 
 
 def test_network_shapes_and_that_only_hidden_layers_spike():
-    net = P.ParaLIFNet("T", 6, 4, [8, 8], dt=1e-3)
+    net = P.paralif_net("T", 6, 4, [8, 8], dt=1e-3)
     x = torch.rand(12, 3, 2, 3)                      # [T, N, *] flattened to 6 features
     out = net(x)
     assert out.shape == (12, 3, 4)
     assert [type(m).__name__ for m in net.net] == ["Linear", "ParaLIF", "Linear", "ParaLIF", "Linear", "LIReadout"]
-    rec = P.ParaLIFNet("SB", 6, 4, [8], dt=1e-3, recurrent=True)
+    rec = P.paralif_net("SB", 6, 4, [8], dt=1e-3, recurrent=True)
     assert rec.net[1].recurrent and rec(x).shape == (12, 3, 4)
     with pytest.raises(ValueError, match="kind='X'"):
         P.make_neuron("X", dt=1e-3, features=3)
@@ -104,7 +104,7 @@ def test_ci_settings_fit_the_chapter():
 
 
 def test_ci_runs_on_one_thread_and_restores_the_count():
-    from snnlib.experiments.foundations import torch_threads
+    from snnlib.utils import torch_threads
 
     assert P.torch_threads is torch_threads              # the book's one helper, not a copy
     n = torch.get_num_threads()

@@ -21,6 +21,8 @@ import torch.nn as nn
 
 import snnlib.experiments
 import snnlib.neurons as neurons
+from snnlib.models.sequence import LIReadout, PerStep, SpikingMLP
+from snnlib.neurons import SynapticLIF
 from snnlib.neurons import METHODS, leaky_integrate
 
 F64 = torch.float64
@@ -54,6 +56,7 @@ NEURONS: dict[str, tuple[str, Callable[[int, int], nn.Module]]] = {
     # chapter 03 (ParaLIF)
     "ParaLIF": ("ParaLIF", lambda T, F: neurons.ParaLIF()),
     "ParaLIF recurrent": ("ParaLIF", lambda T, F: neurons.ParaLIF(recurrent=True, features=F)),
+    "SynapticLIF": ("SynapticLIF", lambda T, F: neurons.SynapticLIF()),
 }
 
 
@@ -68,33 +71,33 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
     entries: dict[str, tuple[str, Callable[[], tuple[nn.Module, torch.Tensor]]]] = {}
     foundations, psn, paralif = _chapter("foundations"), _chapter("psn"), _chapter("paralif")
     # chapter 00
-    entries["foundations SpikingMLP"] = ("SpikingMLP", lambda: (foundations.SpikingMLP(8, 8, 10, hidden=16),
+    entries["foundations SpikingMLP"] = ("SpikingMLP", lambda: (SpikingMLP(8, 8, 10, hidden=16),
                                                                 torch.randn(8, 2, 8)))
     # chapter 01: the paper's network and the ci network, for every neuron kind
     for kind in psn.NEURONS:
         entries[f"psn SCIFARNet {kind}"] = ("SCIFARNet", lambda kind=kind: (
-            psn.SCIFARNet(kind, 10, channels=8, T=32, k=4), torch.randn(32, 2, 3, 32)))
+            psn.scifar_net(kind, 10, channels=8, T=32, k=4), torch.randn(32, 2, 3, 32)))
         entries[f"psn SequenceNet {kind}"] = ("SequenceNet", lambda kind=kind: (
-            psn.SequenceNet(kind, 40, 5, 3, hidden=8, layers=2, k=4), torch.randn(40, 2, 5)))
+            psn.sequence_net(kind, 40, 5, 3, hidden=8, layers=2, k=4), torch.randn(40, 2, 5)))
     # chapter 02 (PSU): chapter 01's networks with each neuron of the comparison, and the SHD network
     psu = _chapter("psu")
     if psu is not None:
         for kind in psu.NEURONS:
             entries[f"psu SCIFARNet {kind}"] = ("SCIFARNet", lambda kind=kind: (psu.with_neuron(
-                psn.SCIFARNet("lif", 10, channels=8, T=32), kind, 32, 0.5), torch.randn(32, 2, 3, 32)))
+                psn.scifar_net("lif", 10, channels=8, T=32), kind, 32, 0.5), torch.randn(32, 2, 3, 32)))
             entries[f"psu SHDNet {kind}"] = ("SHDNet", lambda kind=kind: (
-                psu.SHDNet(kind, 15, 0.3, features=20, hidden=8), torch.randn(15, 2, 20)))
+                psu.shd_net(kind, 15, 0.3, features=20, hidden=8), torch.randn(15, 2, 20)))
     # chapter 03: the network for every neuron kind, its recurrent form, and its two layers
     if paralif is not None:
         for kind in paralif.NEURONS:
             entries[f"paralif ParaLIFNet {kind}"] = ("ParaLIFNet", lambda kind=kind: (
-                paralif.ParaLIFNet(kind, 5, 3, [8, 8], dt=1e-3), torch.randn(40, 2, 5) * 3))
+                paralif.paralif_net(kind, 5, 3, [8, 8], dt=1e-3), torch.randn(40, 2, 5) * 3))
         entries["paralif ParaLIFNet T recurrent"] = ("ParaLIFNet", lambda: (
-            paralif.ParaLIFNet("T", 5, 3, [8], dt=1e-3, recurrent=True), torch.randn(40, 2, 5) * 3))
+            paralif.paralif_net("T", 5, 3, [8], dt=1e-3, recurrent=True), torch.randn(40, 2, 5) * 3))
         entries["paralif SynapticLIF"] = ("SynapticLIF", lambda: (
-            nn.Sequential(nn.Linear(5, 3), paralif.SynapticLIF()), torch.randn(40, 2, 5) * 3))
+            nn.Sequential(nn.Linear(5, 3), SynapticLIF()), torch.randn(40, 2, 5) * 3))
         entries["paralif LIReadout"] = ("LIReadout", lambda: (
-            nn.Sequential(nn.Linear(5, 3), paralif.LIReadout()), torch.randn(40, 2, 5)))
+            nn.Sequential(nn.Linear(5, 3), LIReadout()), torch.randn(40, 2, 5)))
     # chapter 04 (Spikformer): SSA and the softmax baseline, with either pooling of the stem
     if importlib.util.find_spec("snnlib.models.spikformer") is not None:
         from snnlib.models import spikformer
@@ -140,7 +143,8 @@ def _model_entries() -> dict[str, tuple[str, Callable[[], tuple[nn.Module, torch
     if compare is not None:
         for kind in compare.NEURONS:
             entries[f"compare CompareNet {kind}"] = ("CompareNet", lambda kind=kind: (
-                compare.CompareNet(kind, 12, 5, 3, hidden=8, layers=2, readout_steps=4), torch.randn(12, 2, 5)))
+                compare.compare_net(kind, 12, 5, 3, hidden=8, layers=2, readout_steps=4), torch.randn(12, 2, 5)))
+    entries["sequence PerStep"] = ("PerStep", lambda: (PerStep(nn.Linear(5, 3)), torch.randn(4, 2, 5)))
     return entries
 
 
@@ -163,9 +167,13 @@ def _exported_neuron_classes() -> set[str]:
 
 
 def _experiment_model_classes() -> set[str]:
+    """The networks the experiments build: those of snnlib.models.sequence (the neuron chapters' networks)
+    and any an experiment module still defines (none should: networks live in snnlib.models)."""
     out = set()
-    for info in pkgutil.iter_modules(snnlib.experiments.__path__):
-        mod = importlib.import_module(f"snnlib.experiments.{info.name}")
+    mods = ["snnlib.models.sequence"] + [f"snnlib.experiments.{info.name}"
+                                        for info in pkgutil.iter_modules(snnlib.experiments.__path__)]
+    for mod_name in mods:
+        mod = importlib.import_module(mod_name)
         for name in getattr(mod, "__all__", ()):
             obj = getattr(mod, name, None)
             if inspect.isclass(obj) and issubclass(obj, nn.Module) and obj.__module__ == mod.__name__:

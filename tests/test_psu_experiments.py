@@ -47,21 +47,21 @@ def test_psu_shd_at_ci_is_a_clear_error():
 
 @pytest.mark.parametrize("kind, cls", [("lif", LIF), ("psn", PSN), ("psu", PSU), ("ipsu", IPSU), ("rpsu", RPSU)])
 def test_chapter_01_networks_get_the_neuron_of_the_run(kind, cls):
-    net = psu.with_neuron(psn_exp.SCIFARNet("lif", 10, channels=8, T=32), kind, 32, 0.5)
+    net = psu.with_neuron(psn_exp.scifar_net("lif", 10, channels=8, T=32), kind, 32, 0.5)
     neurons = [m for m in net.modules() if isinstance(m, (LIF, PSN, PSU, IPSU, RPSU))]
     assert len(neurons) == 7 and all(type(m) is cls for m in neurons)
     assert all(m.v_threshold == 0.5 for m in neurons if hasattr(m, "v_threshold"))
     out = net(torch.randn(32, 2, 3, 32))
     assert out.shape == (32, 2, 10)
     out.mean().backward()
-    seq = psu.with_neuron(psn_exp.SequenceNet("lif", 40, 1, 10, hidden=8, layers=2), kind, 40, 1.0)
+    seq = psu.with_neuron(psn_exp.sequence_net("lif", 40, 1, 10, hidden=8, layers=2), kind, 40, 1.0)
     assert seq(torch.randn(40, 3, 1)).shape == (40, 3, 10)
     with pytest.raises(ValueError, match="has no LIF layer"):
         psu.with_neuron(torch.nn.Linear(2, 2), kind, 4, 1.0)
 
 
 def test_shd_network_is_the_official_fc_snn():
-    net = psu.SHDNet("rpsu", 15, 0.3)
+    net = psu.shd_net("rpsu", 15, 0.3)
     linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(700, 128), (128, 128), (128, 128), (128, 20)]
     assert sum(isinstance(m, RPSU) for m in net.modules()) == 3

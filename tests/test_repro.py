@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from snnlib import __main__ as cli
-from snnlib import experiments, registry, results
+from snnlib import experiments, registry, results, scoreboard
 from snnlib.experiments import psn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def test_rows_name_dataset_and_scale_and_never_compare_ci_with_the_paper(tmp_pat
     assert ms["paper"] == "91.9% (unverified)" and ms["status"] == "unverified"
     text = results.table(results.load_results(tmp_path))
     assert "digits-pixels" in text and "claim DOES NOT HOLD" in text
-    md = results.scoreboard_markdown(tmp_path)  # the page's layout: tests/test_results.py
+    md = scoreboard.scoreboard_markdown(tmp_path)  # the page's layout: tests/test_results.py
     assert md.startswith("# Reproduction scoreboard") and "| PSN | 55.50% | 88.45% |" in md
     assert "91.9% (unverified)" in md
 
@@ -143,7 +143,7 @@ def test_psn_experiment_at_gpu_scale_uses_the_papers_network_on_sequential_cifar
 
 @pytest.mark.parametrize("kind", psn.NEURONS)
 def test_scifar_network_shapes(kind):
-    net = psn.SCIFARNet(kind, classes=10, channels=8, T=32, k=4)
+    net = psn.scifar_net(kind, classes=10, channels=8, T=32, k=4)
     x = torch.randn(32, 2, 3, 32)
     out = net(x)
     assert out.shape == (32, 2, 10)

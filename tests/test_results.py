@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from snnlib.experiments import CHAPTERS
-from snnlib import experiments, registry, results
+from snnlib import experiments, registry, results, scoreboard
 from tools import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,12 +125,12 @@ def test_a_gpu_record_that_ran_on_a_cpu_is_never_shown_as_a_gpu_result(tmp_path)
     assert not results.device_matches_scale(on_cpu) and not results.device_matches_scale(flagged)
     assert results.device_matches_scale(good) and results.device_matches_scale(_record())
     for bad in (on_cpu, flagged):
-        md = results.scoreboard_markdown(records=[bad])
+        md = scoreboard.scoreboard_markdown(records=[bad])
         assert f"{bad['rows'][0]['measured']:.2f}" not in md and "## Not shown" in md and "not a gpu result" in md
         row = results.comparison_rows([bad])[0]
         assert row["scale"].startswith("gpu settings on") and row["comparison"].startswith("not a gpu result")
         assert "not a gpu result" in results.record_table(bad)._repr_html_()
-    assert "55.55" in results.scoreboard_markdown(records=[good])
+    assert "55.55" in scoreboard.scoreboard_markdown(records=[good])
 
 
 def test_scoreboard_is_narrow_states_the_setting_once_and_draws_paper_against_measured(tmp_path):
@@ -139,14 +139,14 @@ def test_scoreboard_is_narrow_states_the_setting_once_and_draws_paper_against_me
     nothing_to_draw["name"] = "speed"
     for row in nothing_to_draw["rows"]:
         row["paper_key"] = "paralif/speedup"  # not a percentage: no bar against a measured accuracy
-    figures = results.scoreboard_figures(recs + [nothing_to_draw], tmp_path)
+    figures = scoreboard.scoreboard_figures(recs + [nothing_to_draw], tmp_path)
     assert set(figures) == {("psn-neurons", "ci"), ("psn-neurons", "gpu")}
     import matplotlib.image
 
     for name in figures.values():
         img = matplotlib.image.imread(tmp_path / name)
         assert img.shape[1] <= 1000 and img[..., :3].std() > 0.05  # a real, non-blank figure within the column
-    md = results.scoreboard_markdown(records=recs, figures=figures, figure_dir="figs")
+    md = scoreboard.scoreboard_markdown(records=recs, figures=figures, figure_dir="figs")
     assert "![psn-neurons at ci: measured against the paper](figs/psn-neurons-ci.png)" in md
     tables = [ln for ln in md.splitlines() if ln.startswith("|")]
     assert tables and max(ln.count(" | ") + 1 for ln in tables) <= 4
@@ -172,7 +172,7 @@ def test_scoreboard_from_a_real_run_shows_its_numbers(monkeypatch, tmp_path):
     rec = experiments.reproduce("psn-neurons", "ci", progress=False)
     assert Path(rec["path"]).parent == tmp_path / "fresh"
     recs = results.book_records(tmp_path / "fresh", tmp_path / "none")
-    md = results.scoreboard_markdown(records=recs)
+    md = scoreboard.scoreboard_markdown(records=recs)
     for row in rec["rows"]:
         assert f"| {row['label']} | {results.format_measured(row)} |" in md
     assert rec["claim"]["measured"] in md

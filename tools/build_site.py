@@ -54,7 +54,7 @@ def write_scoreboard(stage_dir: Path, results_dir: Optional[Path], committed: Pa
     ``$SNNLIB_RESULTS`` during ``dev.py execute``) and the committed ``gpu``/``full`` records of
     ``committed``; committed ``ci`` records are not used (see :func:`snnlib.results.book_records`).
     """
-    from snnlib import results
+    from snnlib import results, scoreboard
 
     if results_dir is not None and not results_dir.is_dir():
         sys.exit(f"--results={results_dir} is not a folder: execute the chapters with SNNLIB_RESULTS={results_dir} "
@@ -63,9 +63,9 @@ def write_scoreboard(stage_dir: Path, results_dir: Optional[Path], committed: Pa
         print("[build_site] no --results folder: the scoreboard shows only the committed gpu/full records", flush=True)
     records = results.book_records(results_dir, committed)
     book = stage_dir / "book"
-    figures = results.scoreboard_figures(records, book / FIGURES)
+    figures = scoreboard.scoreboard_figures(records, book / FIGURES)
     page = book / "scoreboard.md"
-    page.write_text(results.scoreboard_markdown(records=records, figures=figures, figure_dir=FIGURES),
+    page.write_text(scoreboard.scoreboard_markdown(records=records, figures=figures, figure_dir=FIGURES),
                     encoding="utf-8")
     return page
 

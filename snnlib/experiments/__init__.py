@@ -12,34 +12,21 @@ paper's.
 """
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
-import platform
-import subprocess
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from .. import config
+from ..records import (CHAPTERS, COMPARISONS, RESULTS_ENV_VAR, device_matches_scale, device_name,  # noqa: F401
+                       environment, json_ready, mean_std, now_utc, results_dir, runs_dir, versions, write_json)
+
 
 __all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
            "runs_dir", "register", "versions", "environment", "device_matches_scale", "mean_std",
            "device_name", "now_utc"]
-
-RESULTS_ENV_VAR = "SNNLIB_RESULTS"
-#: the chapters, in book order (the modules of this package are named after them)
-CHAPTERS = ("foundations", "psn", "psu", "paralif", "spikformer", "spikformer_v2", "ms_resnet", "syna", "compare")
-
-#: how a measured number relates to the paper's, by scale
-COMPARISONS = {
-    "ci": "claim check",  # another (offline) dataset: only the claim's ordering or trend is compared
-    "gpu": "same dataset, shorter training",
-    "full": "paper's setting",
-}
-
 
 @dataclass(frozen=True)
 class Claim:
@@ -70,15 +57,6 @@ class Experiment:
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
-
-
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation of ``values`` in float64 (std 0 for a single value): the
-    mean ± std over seeds that every record of the book reports."""
-    import torch
-
-    v = torch.tensor([float(a) for a in values], dtype=torch.float64)
-    return float(v.mean()), (float(v.std(unbiased=True)) if len(v) > 1 else 0.0)
 
 
 def register(exp: Experiment) -> Experiment:
@@ -116,88 +94,6 @@ def get(name: str) -> Experiment:
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; valid names: {', '.join(names())}")
     return EXPERIMENTS[name]
-
-
-def results_dir() -> Path:
-    """Where results are written and read: ``$SNNLIB_RESULTS``, else the repository's ``results/``
-    (when snnlib runs from a clone), else ``./results``."""
-    raw = os.environ.get(RESULTS_ENV_VAR, "").strip()
-    if raw:
-        return Path(raw).expanduser()
-    repo = Path(__file__).resolve().parents[2]
-    if (repo / "results").is_dir() and (repo / "snnlib").is_dir():
-        return repo / "results"
-    return Path.cwd() / "results"
-
-
-def runs_dir() -> Path:
-    """Where long runs keep their checkpoints (to resume after an interruption): ``$SNNLIB_RUNS``, else
-    ``./runs`` (ignored by git)."""
-    raw = os.environ.get("SNNLIB_RUNS", "").strip()
-    return Path(raw).expanduser() if raw else Path.cwd() / "runs"
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages a result depends on, and the git commit when run from a clone."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import torch
-
-    from .. import __version__
-
-    out = {"snnlib": __version__, "python": platform.python_version(), "torch": torch.__version__}
-    for dist in ("spikingjelly", "numpy", "tonic", "torchvision", "mnist1d", "scikit-learn"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = "-"
-    try:
-        repo = Path(__file__).resolve().parents[2]
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True,
-                                timeout=10)
-        if commit.returncode == 0:
-            dirty = subprocess.run(["git", "status", "--porcelain", "--", "snnlib"], cwd=repo, capture_output=True,
-                                   text=True, timeout=10).stdout.strip()
-            out["git"] = commit.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return out
-
-
-def device_name() -> str:
-    """Where a result is measured, as records and saved bench tables say it: ``cuda (NAME x N)``, or
-    ``cpu (PROCESSOR, N threads)`` with torch's current thread count."""
-    import torch
-
-    if torch.cuda.is_available():
-        n = torch.cuda.device_count()
-        return f"cuda ({torch.cuda.get_device_name(0)}{f' x {n}' if n > 1 else ''})"
-    n = torch.get_num_threads()
-    return f"cpu ({platform.processor() or platform.machine()}, {n} thread{'s' if n != 1 else ''})"
-
-
-def now_utc() -> str:
-    """The time a record or a saved bench table is written: UTC, ISO 8601, to the second."""
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-
-
-def environment() -> dict[str, Any]:
-    """What changes a run's numbers besides the code and the seed: the torch version, its CPU thread count,
-    the CPU kernels torch dispatches to (``torch.backends.cpu.get_cpu_capability()``: ``AVX2``,
-    ``AVX512``, ...) and the allocator mode (:func:`snnlib.utils.steady_allocator`)."""
-    import torch
-
-    from .. import utils
-
-    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(), "allocator": utils.steady_allocator()}
-
-
-def device_matches_scale(scale: str) -> bool:
-    """Whether this machine can run ``scale`` as meant: ``gpu`` and ``full`` need CUDA, ``ci`` runs anywhere."""
-    import torch
-
-    return config.check_scale(scale) == "ci" or torch.cuda.is_available()
 
 
 def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
@@ -253,16 +149,12 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         holds, measured = exp.claim.check(out["metrics"])
         record["claim"] = {"text": exp.claim.text, "paper_keys": list(exp.claim.paper_keys), "holds": bool(holds),
                            "measured": measured}
-    from ..train import is_main_process, json_ready
+    from ..train import is_main_process
 
     record = json_ready(record)
 
     if write and is_main_process():
         folder = Path(out_dir) if out_dir is not None else results_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{exp.name}-{scale_name}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        tmp.replace(path)
+        path = write_json(folder / f"{exp.name}-{scale_name}.json", record)
         record["path"] = str(path)
     return record

@@ -11,7 +11,7 @@ its own baselines, on its own tasks, with its own recipe.  This module does, wit
   bias starting at -1), and masked and sliding PSN have order :data:`ORDER` = 4, the order at which the
   PSN paper's accuracy stops rising;
 * one recipe, :func:`settings`: ``layers`` x (Linear without bias, BatchNorm1d, neuron) on each step's
-  input, a Linear readout averaged over the task's readout window (:class:`CompareNet`), AdamW with a
+  input, a Linear readout averaged over the task's readout window (:class:`snnlib.models.CompareNet`), AdamW with a
   cosine schedule, the same epochs, batch, learning rate and seeds for every neuron;
 * one task set, :data:`TASKS`: at ``ci`` the scikit-learn digits pixel by pixel (T = 64), MNIST-1D
   (T = 40), delayed recall of a cue over :math:`d` steps (:func:`snnlib.data.delayed_recall`, read out
@@ -38,15 +38,14 @@ import torch.nn as nn
 
 from .. import config, data, energy, train
 from ..neurons import IPSU, LIF, PSN, PSU, RPSU, MaskedPSN, ParaLIF, ResetFreeLIF, SlidingPSN
-from ..utils import seed_everything
+from ..models.sequence import CompareNet
+from ..utils import seed_everything, torch_threads
 from . import Experiment, register, runs_dir, mean_std
 from . import psn as psn_exp
-from .foundations import torch_threads
 
-__all__ = ["NeuronSpec", "Task", "NEURONS", "TASKS", "TAU", "THRESHOLD", "ORDER", "PARALIF_TAU", "CompareNet",
-           "build_neuron", "settings", "tasks", "seeds_of", "saved_bytes", "train_one", "run", "speed",
-           "summary_table", "order_checks", "ORDER_CLAIMS", "is_causal", "accuracy_row", "recall_task",
-           "recommend", "pareto_front", "order_table"]
+__all__ = ["NeuronSpec", "Task", "NEURONS", "TASKS", "TAU", "THRESHOLD", "ORDER", "PARALIF_TAU", "compare_net",
+           "build_neuron", "settings", "tasks", "seeds_of", "saved_bytes", "train_one", "run", "order_checks",
+           "ORDER_CLAIMS", "is_causal", "accuracy_row", "recall_task"]
 
 TAU = 2.0  #: membrane time constant of every neuron with a fixed leak: decay 1 - 1/tau = 0.5 per step
 THRESHOLD = 1.0  #: firing threshold of every neuron with a fixed threshold (the PSNs' bias starts at -1)
@@ -217,34 +216,14 @@ def seeds_of(scale: Optional[str] = None, seed: int = 0) -> list[int]:
     return [seed + i for i in range(settings(scale)["seeds"])]
 
 
-class CompareNet(nn.Module):
-    """``[T, N, *]`` -> ``layers`` x (Linear without bias, BatchNorm1d, neuron) -> Linear -> ``[T', N, classes]``.
-
-    Each step's input is flattened to a vector.  The output keeps the last ``readout_steps`` steps
-    (``None``: all T), which the trainer averages into the logits.
+def compare_net(kind: str, T: int, features: int, classes: int, hidden: int = 32, layers: int = 2,
+                readout_steps: Optional[int] = None) -> CompareNet:
+    """:class:`snnlib.models.CompareNet` with neuron ``kind`` (:func:`build_neuron`) in every layer.
 
     Defined in chapter 08 (Side by side), section "The recipe".
     """
-
-    def __init__(self, kind: str, T: int, features: int, classes: int, hidden: int = 32, layers: int = 2,
-                 readout_steps: Optional[int] = None):
-        super().__init__()
-        if readout_steps is not None and not 1 <= readout_steps <= T:
-            raise ValueError(f"readout_steps={readout_steps!r} must be in [1, T={T}] or None")
-        blocks: list[nn.Module] = []
-        for i in range(layers):
-            blocks += [psn_exp._PerStep(nn.Sequential(nn.Flatten(), nn.Linear(features if i == 0 else hidden, hidden,
-                                                                             bias=False), nn.BatchNorm1d(hidden))),
-                       build_neuron(kind, T, hidden)]
-        self.features = nn.Sequential(*blocks)
-        self.head = psn_exp._PerStep(nn.Linear(hidden, classes))
-        self.T, self.readout_steps = T, readout_steps
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() < 3 or x.shape[0] != self.T:
-            raise ValueError(f"x has shape {tuple(x.shape)}; expected time-first [T={self.T}, N, *]")
-        out = self.head(self.features(x))
-        return out if self.readout_steps is None else out[-self.readout_steps:]
+    return CompareNet(lambda: build_neuron(kind, T, hidden), T, features, classes, hidden=hidden, layers=layers,
+                      readout_steps=readout_steps)
 
 
 def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
@@ -276,7 +255,6 @@ def saved_bytes(model: nn.Module, x: torch.Tensor) -> int:
     return sum(seen.values())
 
 
-
 def _shape_of(loader) -> tuple[int, int, int]:
     """T, features per step and classes of a time-first loader."""
     x, _ = next(iter(loader))
@@ -291,7 +269,7 @@ def _shape_of(loader) -> tuple[int, int, int]:
 
 def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int = 0, loaders=None,
               progress: bool = False) -> dict[str, Any]:
-    """Train :class:`CompareNet` with neuron ``kind`` on ``task`` for one seed; the run's measurements:
+    """Train :func:`compare_net` with neuron ``kind`` on ``task`` for one seed; the run's measurements:
     ``acc`` (max test accuracy over the epochs; for the masked PSN over those at lambda = 1, where it is
     the banded neuron and no longer a PSN), ``last_acc`` (the last epoch's), ``rate`` (spikes per neuron
     per step, test set, last epoch), ``epoch_s`` (mean training time of an epoch), ``sops`` and
@@ -306,7 +284,7 @@ def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int =
     train_loader, test_loader = loaders
     T, features, classes = _shape_of(test_loader)
     seed_everything(seed)
-    model = CompareNet(kind, T, features, classes, hidden=s["hidden"], layers=s["layers"],
+    model = compare_net(kind, T, features, classes, hidden=s["hidden"], layers=s["layers"],
                        readout_steps=task.readout_steps)
     ckpt = None if s.scale == "ci" else runs_dir() / f"compare-{task.key}-{s.scale}" / \
         f"{kind}-seed{seed}-e{s['epochs']}"
@@ -435,142 +413,6 @@ def order_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def order_table(rec: dict[str, Any]) -> "results.Table":
-    """The papers' orders (:data:`ORDER_CLAIMS`) on each task of a ``compare`` record, one row per claim:
-    ``yes`` or ``no``, with the two measured values (accuracy in %, rate in spikes per neuron per step, time
-    in seconds per epoch).
-
-    Defined in chapter 08 (Side by side), section "What we found".
-    """
-    from .. import results
-
-    m = rec["metrics"]
-    checks = order_checks(m)
-    claims = list(dict.fromkeys((c["paper"], c["claim"]) for c in checks))
-
-    def shown(c: dict[str, Any]) -> str:
-        a, b = c["values"]
-        pair = f"{100 * a:.1f} vs {100 * b:.1f}" if c["metric"] == "acc" else f"{a:.3g} vs {b:.3g}"
-        return f"{'yes' if c['holds'] else 'no'}: {pair}"
-
-    rows = [[paper, claim] + [next((shown(c) for c in checks if c["claim"] == claim and c["task"] == t), "-")
-                              for t in m["tasks"]] for paper, claim in claims]
-    return results.Table(header=["paper", "claim", *(m["task_labels"][t] for t in m["tasks"])], rows=rows,
-                         caption="The papers' orders, checked on this run (holds? measured: claimed better vs worse)")
-
-
-def summary_table(rec: dict[str, Any], task: str) -> "results.Table":
-    """One task of a ``compare`` record as a :class:`snnlib.results.Table`: per neuron, mean ± std over
-    the seeds of accuracy, spikes per neuron per step, SOPs and energy per sample, training time per
-    epoch and autograd's saved bytes per sample.
-
-    Defined in chapter 08 (Side by side), section "The table".
-    """
-    from .. import results
-
-    m = rec["metrics"]
-    if task not in m["table"]:
-        raise ValueError(f"task={task!r} is not in the record; its tasks: {', '.join(m['table'])}")
-    spiking = bool(m.get("spiking_input", {}).get(task))
-    rows = []
-    for kind in m["neurons"]:
-        r = m["table"][task][kind]
-        shown = results.format_measured(accuracy_row(kind, m["task_labels"][task], r))
-        rows.append([NEURONS[kind].label, shown, f"{r['rate']:.3f}", f"{r['sops'] / 1e3:,.1f}",
-                     f"{r['energy_pj'] / 1e3:,.1f}", f"{r['epoch_s']:.3f}", f"{r['saved_bytes'] / 1024:,.1f}"])
-    n = len(rec["seeds"])
-    return results.Table(
-        header=["neuron", "accuracy", "spikes", "kSOPs", "nJ", "s/epoch", "KiB saved"],
-        rows=rows, numeric=(1, 2, 3, 4, 5, 6),
-        caption=f"{m['task_labels'][task]}, scale {rec['scale']}, seeds {rec['seeds']} (mean over {n})",
-        notes=["accuracy: max test accuracy over the epochs, mean ± std; spikes: per neuron per step, on the test "
-               "set after the last epoch; kSOPs and nJ: synaptic operations and energy per sample (45 nm, "
-               "E_MAC 4.6 pJ, E_AC 0.9 pJ), snnlib.energy on one test batch"
-               + (", every layer spike-driven (the input is events or spikes)" if spiking else "")
-               + "; s/epoch: the training pass of an epoch, on " + str(rec.get("device", "?"))
-               + (f", {t} thread(s)" if (t := rec["config"].get("threads")) else "")
-               + "; KiB saved: what autograd keeps for the backward pass of one training batch, per sample"])
-
-
-def _mean_over_tasks(table: dict[str, Any], kind: str, metric: str) -> float:
-    return sum(table[t][kind][metric] for t in table) / len(table)
-
-
-def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
-    """The keys of ``points`` (``key: (accuracy, cost)``) that no other key beats on both: higher accuracy
-    and lower cost.  In the order of ``points``.
-
-    Defined in chapter 08 (Side by side), section "Accuracy against training time, and against spikes".
-    """
-    return [k for k, (a, c) in points.items()
-            if not any(a2 >= a and c2 <= c and (a2 > a or c2 < c) for a2, c2 in points.values())]
-
-
-def recommend(rec: dict[str, Any], causal: dict[str, bool]) -> list[dict[str, Any]]:
-    """The decision guide of chapter 08, drawn from a ``compare`` record: for each need, the neuron the
-    measured table supports, the neurons it was chosen from, and the rows (task, neuron, metric, value)
-    that support it.
-
-    ``causal``: for each neuron, whether its spikes up to step t depend on the inputs up to t only
-    (:func:`is_causal`).  Accuracies are means over the tasks of the table.  The needs:
-
-    * ``accuracy``: the best accuracy, whatever it takes;
-    * ``any length``: the best among the neurons without a fixed T (a model trained at one T runs at
-      another);
-    * ``low latency``: the best among the causal neurons (an answer at every step, none waits for the end
-      of the sequence);
-    * ``streaming``: the best among the causal neurons without a fixed T (step by step, on sequences of any
-      length: a sensor, a chip);
-    * ``memory``: the best accuracy at the longest delay of the memory sweep;
-    * ``training time`` and ``energy``: the neuron with the lowest mean training epoch (energy per sample),
-      with the Pareto front of accuracy against that cost.
-
-    Defined in chapter 08 (Side by side), section "Which neuron should I use?".
-    """
-    m = rec["metrics"]
-    table, kinds = m["table"], list(m["neurons"])
-    missing = [k for k in kinds if k not in causal]
-    if missing:
-        raise ValueError(f"causal has no entry for {', '.join(missing)}; expected one per neuron of the record")
-    acc = {k: _mean_over_tasks(table, k, "acc") for k in kinds}
-
-    def cite(kind: str, metric: str) -> list[dict[str, Any]]:
-        return [{"task": t, "neuron": kind, "metric": metric, "value": table[t][kind][metric]} for t in table]
-
-    out = []
-    for need, among, words in (
-            ("accuracy", kinds, "among all the neurons"),
-            ("any length", [k for k in kinds if not NEURONS[k].fixed_T], "among the neurons without a fixed T"),
-            ("low latency", [k for k in kinds if causal[k]], "among the causal neurons"),
-            ("streaming", [k for k in kinds if causal[k] and not NEURONS[k].fixed_T],
-             "among the causal neurons without a fixed T")):
-        if among:
-            pick = max(among, key=acc.get)
-            out.append({"need": need, "pick": pick, "candidates": among, "rows": cite(pick, "acc"),
-                        "why": f"best mean accuracy {words} ({100 * acc[pick]:.1f}%)"})
-    if m.get("memory"):
-        longest = max(m["memory"], key=int)
-        mem = m["memory"][longest]
-        pick = max(kinds, key=lambda k: mem[k]["acc"])
-        also = [NEURONS[k].label for k in kinds if k != pick and mem[k]["acc"] >= 0.9]
-        out.append({"need": "memory", "pick": pick, "candidates": kinds,
-                    "rows": [{"task": f"recall-{longest}", "neuron": pick, "metric": "acc",
-                              "value": mem[pick]["acc"]}],
-                    "why": f"best accuracy at the longest delay, {longest} steps ({100 * mem[pick]['acc']:.1f}%)"
-                           + (f"; also at 90% or more: {', '.join(also)}" if also else "")})
-    for need, metric, what, shown in (("training time", "epoch_s", "training epoch", lambda v: f"{v:.3f} s"),
-                                      ("energy", "energy_pj", "energy per sample",
-                                       lambda v: f"{v / 1e3:.1f} nJ")):
-        cost = {k: _mean_over_tasks(table, k, metric) for k in kinds}
-        pick = min(kinds, key=cost.get)
-        front = pareto_front({k: (acc[k], cost[k]) for k in kinds})
-        out.append({"need": need, "pick": pick, "candidates": kinds, "front": front, "rows": cite(pick, metric),
-                    "why": f"lowest mean {what} ({shown(cost[pick])}, at {100 * acc[pick]:.1f}% accuracy); "
-                           "no neuron is both more accurate and cheaper than: "
-                           + ", ".join(NEURONS[k].label for k in front)})
-    return out
-
-
 def is_causal(kind: str, T: int = 12, features: int = 3, seed: int = 0) -> bool:
     """Whether neuron ``kind``'s spikes up to step t are unchanged when the inputs after t change (for
     every t): the property that lets a neuron stream.  Checked on random inputs.
@@ -593,50 +435,6 @@ def is_causal(kind: str, T: int = 12, features: int = 3, seed: int = 0) -> bool:
                 return False
     return True
 
-
-def speed(Ts: Sequence[int], *, batch: int = 16, features: int = 64, reps: int = 3,
-          neurons: Optional[Sequence[str]] = None, cap_s: float = 10.0, threads: Optional[int] = 1
-          ) -> dict[str, Any]:
-    """Forward plus backward time of every neuron at each T, on one tensor ``[T, batch, features]``, in
-    one run, with the physical floor: an elementwise pass (``x * 2``, forward and backward).
-
-    Returns ``{"T": [...], "shape": [batch, features], "seconds": {kind: [...]}, "floor": [...]}``; each
-    time is the minimum over ``reps`` interleaved repetitions (:func:`snnlib.bench.time_entries`), on
-    ``threads`` torch threads (default 1: a load-independent measure on a shared machine; ``None``: as set).
-
-    Defined in chapter 08 (Side by side), section "Speed against T".
-    """
-    kinds = _check_kinds("neurons", NEURONS if neurons is None else neurons)
-    out: dict[str, Any] = {"T": list(Ts), "shape": [batch, features], "seconds": {k: [] for k in kinds},
-                           "floor": [], "reps": reps}
-    with torch_threads(threads):
-        for T in Ts:
-            _time_one(T, batch, features, reps, cap_s, kinds, out)
-    return out
-
-
-def _time_one(T: int, batch: int, features: int, reps: int, cap_s: float, kinds: list[str],
-              out: dict[str, Any]) -> None:
-    """One T of :func:`speed`: every neuron and the floor on one input and cotangent, interleaved."""
-    from .. import bench
-
-    gen = torch.Generator().manual_seed(T)
-    x = torch.randn(T, batch, features, generator=gen).requires_grad_(True)
-    g = torch.randn(T, batch, features, generator=gen)
-    torch.manual_seed(0)
-    models = {k: build_neuron(k, T, features, after_training=True) for k in kinds}
-
-    def entry(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], None]:
-        def call() -> None:
-            x.grad = None
-            fn(x).backward(g)
-        return call
-
-    entries = {"floor": entry(lambda v: v * 2), **{k: entry(models[k]) for k in kinds}}
-    times = bench.time_entries(entries, reps=reps, cap_s=cap_s)
-    out["floor"].append(times["floor"][0])
-    for k in kinds:
-        out["seconds"][k].append(times[k][0])
 
 register(Experiment(
     name="compare", chapter="compare", title="Every neuron side by side on one recipe",

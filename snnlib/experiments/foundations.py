@@ -9,49 +9,25 @@ Defined in chapter 00 (Foundations), section "Experiment: training a spiking net
 """
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
-import torch
 import torch.nn as nn
 
 from .. import config, data, train
-from ..neurons import LIF
-from ..utils import seed_everything
+from ..models.sequence import SpikingMLP
+from ..utils import seed_everything, torch_threads
 from . import Claim, Experiment, register, mean_std
 
-__all__ = ["SpikingMLP", "settings", "torch_threads", "train_mlp", "run_mlp"]
+__all__ = ["settings", "train_mlp", "run_mlp"]
 
 TARGET_ACC = 0.90
-
-
-class SpikingMLP(nn.Module):
-    """``[T, N, F]`` -> Linear(F, hidden) -> neuron -> the spikes of all T steps -> Linear -> ``[N, classes]``.
-
-    Two synaptic layers.  The readout sees the whole spike raster (``T * hidden`` inputs), so it knows
-    at which step (which row) a neuron fired.  ``neuron`` makes the spiking layer from T (default: the
-    library's LIF, tau = 2, hard reset); any neuron of :mod:`snnlib.neurons` fits.
-
-    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
-    """
-
-    def __init__(self, T: int, features: int, classes: int, hidden: int = 128,
-                 neuron: Optional[Callable[[int], nn.Module]] = None):
-        super().__init__()
-        self.fc1 = nn.Linear(features, hidden)
-        self.neuron = neuron(T) if neuron is not None else LIF()
-        self.fc2 = nn.Linear(T * hidden, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        spikes = self.neuron(self.fc1(x))  # [T, N, hidden]
-        return self.fc2(spikes.transpose(0, 1).flatten(1))
 
 
 def settings(scale: str) -> dict[str, Any]:
     """The MLP run at ``scale`` (the same offline data at every scale; larger runs train longer).
 
     ``seeds``: how many seeds (``seed``, ``seed + 1``, ...) :func:`run_mlp` trains; ``threads``: the
-    torch threads it trains on (:func:`torch_threads`; absent: unchanged).
+    torch threads it trains on (:func:`snnlib.utils.torch_threads`; absent: unchanged).
 
     Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
@@ -63,24 +39,6 @@ def settings(scale: str) -> dict[str, Any]:
         full={"dataset": "digits-rows", "hidden": 256, "epochs": 80, "batch_size": 32, "lr": 1e-2,
               "seeds": 3},
         scale_name=scale)
-
-
-@contextlib.contextmanager
-def torch_threads(n: Optional[int]) -> Iterator[None]:
-    """Run the block with ``n`` torch threads (``None``: unchanged), and restore the count after.
-
-    The ``ci`` networks are small, so a second thread gains little; on a shared, loaded CPU every
-    multi-threaded op waits for both threads to get a time slice.  Measured on the book's 2-core machine
-    at load 9-13: chapter 01's ``ci`` experiments took about 4 minutes on one thread, and on two did not
-    get past the neuron comparison in 37 minutes.
-    """
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_mlp(scale: str, *, neuron: Optional[Callable[[int], nn.Module]] = None, seed: int = 0,

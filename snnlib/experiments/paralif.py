@@ -15,7 +15,7 @@ the LIF neuron (with a reset) at a similar spike count, while training much fast
   runs on SHD through tonic with the paper's two networks: 3 x 128 feed-forward and 1 x 256 recurrent.
 
 The network is the official one: ``layers`` x (Linear, neuron), then a Linear into a non-firing leaky
-integrator (:class:`LIReadout`) whose membrane, averaged over T, gives the logits (cross-entropy);
+integrator (:class:`snnlib.models.LIReadout`) whose membrane, averaged over T, gives the logits (cross-entropy);
 Kaiming-uniform weights, zero biases; Adamax.  The LIF is the official one too: the same synaptic stage,
 then a membrane with a hard reset to 0 (detached), threshold 1, fast-sigmoid surrogate.
 
@@ -23,7 +23,6 @@ Defined in chapter 03 (ParaLIF), section "Experiments".
 """
 from __future__ import annotations
 
-import math
 from typing import Any, Optional
 
 import numpy as np
@@ -31,44 +30,17 @@ import torch
 import torch.nn as nn
 
 from .. import config, data, train
-from ..neurons import LIF, FastSigmoid, ParaLIF, leaky_integrate
+from ..models.sequence import ParaLIFNet
+from ..neurons import ParaLIF, SynapticLIF
 from ..neurons.paralif import FIRING_MODES, STOCHASTIC_MODES
-from ..utils import seed_everything
+from ..utils import seed_everything, torch_threads
 from . import Claim, Experiment, register, runs_dir
-from .foundations import torch_threads
 
-__all__ = ["NEURONS", "LABELS", "SynapticLIF", "LIReadout", "ParaLIFNet", "make_neuron", "settings",
+__all__ = ["NEURONS", "LABELS", "make_neuron", "paralif_net", "settings",
            "yin_yang_sequences", "event_digits", "train_neuron", "run_firing", "run_events", "best_modes"]
 
 NEURONS: tuple[str, ...] = ("LIF", *FIRING_MODES)
 LABELS = {"LIF": "LIF", **{m: f"ParaLIF-{m}" for m in FIRING_MODES}}
-
-
-class SynapticLIF(nn.Module):
-    r"""The official LIF: :math:`I[t] = \alpha I[t-1] + X[t]`, then snnlib's serial :class:`LIF` with
-    :math:`1/\tau = 1 - \beta` (so :math:`H[t] = \beta V[t-1] + (1-\beta) I[t]`), hard reset to 0,
-    detached, threshold 1, fast-sigmoid surrogate.  ``[T, N, *]`` in and out."""
-
-    def __init__(self, tau_mem: float = 20e-3, tau_syn: float = 20e-3, dt: float = 1e-3):
-        super().__init__()
-        self.alpha = math.exp(-dt / tau_syn)
-        beta = math.exp(-dt / tau_mem)
-        self.lif = LIF(tau=1.0 / (1.0 - beta), v_threshold=1.0, v_reset=0.0, decay_input=True,
-                       surrogate_function=FastSigmoid(), detach_reset=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lif(leaky_integrate(x, self.alpha, scale_input=False))
-
-
-class LIReadout(nn.Module):
-    """The non-firing output layer: the two-stage leaky integration of its input (ParaLIF's charge)."""
-
-    def __init__(self, tau_mem: float = 20e-3, tau_syn: float = 20e-3, dt: float = 1e-3):
-        super().__init__()
-        self.alpha, self.beta = math.exp(-dt / tau_syn), math.exp(-dt / tau_mem)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return leaky_integrate(x.float(), self.beta, alpha=self.alpha).to(x.dtype)
 
 
 def make_neuron(kind: str, *, dt: float, features: int, recurrent: bool = False,
@@ -85,30 +57,11 @@ def make_neuron(kind: str, *, dt: float, features: int, recurrent: bool = False,
                    generator=generator)
 
 
-class ParaLIFNet(nn.Module):
-    """``[T, N, F]`` -> ``len(hidden)`` x (Linear, neuron) -> Linear -> :class:`LIReadout` -> ``[T, N, C]``.
-
-    ``hidden`` lists the layer widths (SHD: ``[128, 128, 128]`` or ``[256]`` with ``recurrent=True``).
-    Linear weights Kaiming-uniform (fan in, linear), biases zero, as the official code.
-    """
-
-    def __init__(self, kind: str, features: int, classes: int, hidden: list[int], *, dt: float,
-                 recurrent: bool = False):
-        super().__init__()
-        layers: list[nn.Module] = []
-        width = features
-        for h in hidden:
-            layers += [nn.Linear(width, h), make_neuron(kind, dt=dt, features=h, recurrent=recurrent)]
-            width = h
-        layers += [nn.Linear(width, classes), LIReadout(dt=dt)]
-        self.net = nn.Sequential(*layers)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.kaiming_uniform_(m.weight, a=0, mode="fan_in", nonlinearity="linear")
-                nn.init.zeros_(m.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.flatten(2))
+def paralif_net(kind: str, features: int, classes: int, hidden: list[int], *, dt: float,
+                recurrent: bool = False) -> ParaLIFNet:
+    """:class:`snnlib.models.ParaLIFNet` with neuron ``kind`` (:func:`make_neuron`) in every hidden layer."""
+    return ParaLIFNet(lambda width: make_neuron(kind, dt=dt, features=width, recurrent=recurrent), features, classes,
+                      hidden, dt=dt)
 
 
 def settings(scale: str) -> dict[str, Any]:
@@ -197,7 +150,7 @@ def train_neuron(kind: str, loaders, *, features: int, classes: int, hidden: lis
                  checkpoint_dir=None) -> train.History:
     """Train :class:`ParaLIFNet` with neuron ``kind`` (Adamax at ``lr``, no schedule), seeded."""
     seed_everything(seed)
-    model = ParaLIFNet(kind, features, classes, hidden, dt=dt, recurrent=recurrent)
+    model = paralif_net(kind, features, classes, hidden, dt=dt, recurrent=recurrent)
     return train.fit(model, loaders[0], loaders[1], epochs=epochs, optimizer="adamax", lr=lr, schedule="none",
                      seed=seed, progress=progress, desc=LABELS[kind] + (" rec" if recurrent else ""),
                      checkpoint_dir=checkpoint_dir)

@@ -8,11 +8,11 @@ levels off.
 * ``psn-neurons``: PSN, masked PSN, sliding PSN, LIF and LIF without reset in the same network.
 * ``psn-order``: masked and sliding PSN for several orders k.
 
-At ``gpu`` and ``full`` scale both run on sequential CIFAR with the paper's network (:class:`SCIFARNet`:
+At ``gpu`` and ``full`` scale both run on sequential CIFAR with the paper's network (:class:`snnlib.models.SCIFARNet`:
 6 x (Conv1d k3, BN, neuron), 128 channels, AvgPool after every 3, FC 1024 -> 256, neuron, FC) and its
 recipe (SGD lr 0.1, AdamW lr 1e-3 for sliding PSN, cosine, label smoothing 0.1, batch 128, the PSN code's
 augmentation, 256 epochs at ``full``).  At ``ci`` scale, offline, they run on the scikit-learn digits read
-pixel by pixel (T = 64, one pixel per step: a long dependency) with :class:`SequenceNet`, a small
+pixel by pixel (T = 64, one pixel per step: a long dependency) with :class:`snnlib.models.SequenceNet`, a small
 network of the same kind, masked and sliding PSN of order k = T as in the paper's comparison (k = T = 32
 there); that checks the claims' orderings, not the paper's numbers.
 
@@ -28,11 +28,11 @@ import torch.nn as nn
 
 from .. import config, data, train
 from ..neurons import LIF, PSN, MaskedPSN, ResetFreeLIF, SlidingPSN
-from ..utils import seed_everything
+from ..models.sequence import SCIFARNet, SequenceNet
+from ..utils import seed_everything, torch_threads
 from . import Claim, Experiment, register, runs_dir, mean_std
-from .foundations import torch_threads
 
-__all__ = ["NEURONS", "LABELS", "make_neuron", "lambda_schedule", "band_init_", "SequenceNet", "SCIFARNet",
+__all__ = ["NEURONS", "LABELS", "make_neuron", "lambda_schedule", "band_init_", "sequence_net", "scifar_net",
            "settings", "build_model", "train_neuron", "paper_key", "run_neurons", "run_order"]
 
 NEURONS = ("psn", "masked_psn", "sliding_psn", "lif", "lif_no_reset")
@@ -93,72 +93,25 @@ def band_init_(model: nn.Module) -> nn.Module:
     return model
 
 
-class _PerStep(nn.Module):
-    """Apply a stateless layer to every step: ``[T, N, *]`` -> ``[T*N, *]`` -> layer -> ``[T, N, *]``."""
-
-    def __init__(self, layer: nn.Module):
-        super().__init__()
-        self.layer = layer
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.layer(x.flatten(0, 1))
-        return y.view(x.shape[0], x.shape[1], *y.shape[1:])
-
-
-class SequenceNet(nn.Module):
-    """``[T, N, F]`` -> ``layers`` x (Linear, BatchNorm1d, neuron) -> Linear -> ``[T, N, classes]``.
-
-    The small network of the ``ci`` runs: the paper's layer pattern (synapse, BN, neuron) on a vector per
-    step.  The readout is averaged over T by the trainer, as in the paper.
+def sequence_net(kind: str, T: int, features: int, classes: int, hidden: int = 64, layers: int = 2,
+                 k: Optional[int] = None) -> SequenceNet:
+    """:class:`snnlib.models.SequenceNet` with neuron ``kind`` (:func:`make_neuron`) in every layer.
 
     Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
-
-    def __init__(self, kind: str, T: int, features: int, classes: int, hidden: int = 64, layers: int = 2,
-                 k: Optional[int] = None):
-        super().__init__()
-        blocks: list[nn.Module] = []
-        for i in range(layers):
-            blocks += [_PerStep(nn.Sequential(nn.Linear(features if i == 0 else hidden, hidden, bias=False),
-                                              nn.BatchNorm1d(hidden))),
-                       make_neuron(kind, T, k)]
-        self.features = nn.Sequential(*blocks)
-        self.head = _PerStep(nn.Linear(hidden, classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+    return SequenceNet(lambda: make_neuron(kind, T, k), features, classes, hidden=hidden, layers=layers)
 
 
-class SCIFARNet(nn.Module):
-    """The PSN paper's sequential-CIFAR network; input ``[T=32, N, 3, 32]`` (columns), output ``[T, N, classes]``.
-
-    2 x (3 x (Conv1d k3 pad 1 no bias, BatchNorm1d, neuron), AvgPool1d(2)) over the 32 rows, then Flatten,
-    Linear(C*8 -> C*8/4), neuron, Linear(-> classes).  The convolutions run on each step's column.
-    """
-
-    def __init__(self, kind: str, classes: int, channels: int = 128, T: int = 32, k: Optional[int] = None):
-        super().__init__()
-        layers: list[nn.Module] = []
-        for stage in range(2):
-            for j in range(3):
-                c_in = 3 if (stage == 0 and j == 0) else channels
-                layers += [_PerStep(nn.Sequential(nn.Conv1d(c_in, channels, 3, padding=1, bias=False),
-                                                  nn.BatchNorm1d(channels))),
-                           make_neuron(kind, T, k)]
-            layers.append(_PerStep(nn.AvgPool1d(2)))
-        self.conv = nn.Sequential(*layers)
-        self.fc = nn.Sequential(_PerStep(nn.Sequential(nn.Flatten(), nn.Linear(channels * 8, channels * 8 // 4))),
-                                make_neuron(kind, T, k), _PerStep(nn.Linear(channels * 8 // 4, classes)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.conv(x))
+def scifar_net(kind: str, classes: int, channels: int = 128, T: int = 32, k: Optional[int] = None) -> SCIFARNet:
+    """:class:`snnlib.models.SCIFARNet` with neuron ``kind`` (:func:`make_neuron`) in every layer."""
+    return SCIFARNet(lambda: make_neuron(kind, T, k), classes, channels=channels)
 
 
 def settings(scale: str) -> dict[str, Any]:
     """Everything that sizes the PSN experiments at ``scale``.
 
     ``threads`` (``ci``): the torch threads the runs train on (see
-    :func:`snnlib.experiments.foundations.torch_threads`).  ``masked_band_init`` (``ci`` only) applies
+    :func:`snnlib.utils.torch_threads`).  ``masked_band_init`` (``ci`` only) applies
     :func:`band_init_`.  The paper's schedule closes the mask
     after an eighth of training: about 12,500 optimiser steps in the paper and 1,200 at ``gpu``, but 46
     at ``ci`` (2 of 10 epochs of 23 batches).  With the paper's weights the masked PSN of order k = 1 or
@@ -190,10 +143,10 @@ def build_model(kind: str, scale: str, features: int, classes: int, k: Optional[
     """
     s = settings(scale)
     if scale == "ci":
-        model: nn.Module = SequenceNet(kind, s["T"], features, classes, hidden=s["hidden"],
+        model: nn.Module = sequence_net(kind, s["T"], features, classes, hidden=s["hidden"],
                                        layers=s["layers"], k=k)
     else:
-        model = SCIFARNet(kind, classes, channels=s["channels"], T=s["T"], k=k)
+        model = scifar_net(kind, classes, channels=s["channels"], T=s["T"], k=k)
     if s.get("masked_band_init", False):
         band_init_(model)
     return model

@@ -14,7 +14,7 @@ and wall time are recorded.
 * ``psu-shd``: the same five neurons on SHD through tonic (T = 15, threshold 0.3) with the official
   code's FC network (700-128-128-128-20).  ``gpu`` and ``full`` only: it needs the real data.
 
-The networks are chapter 01's (:class:`snnlib.experiments.psn.SequenceNet`, :class:`SCIFARNet`), built
+The networks are chapter 01's (:class:`snnlib.models.SequenceNet`, :class:`snnlib.models.SCIFARNet`), built
 with the LIF and then given the neuron of the run in every spiking layer (:func:`with_neuron`).
 
 Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
@@ -28,12 +28,12 @@ import torch.nn as nn
 
 from .. import config, data, train
 from ..neurons import IPSU, LIF, PSN, PSU, RPSU
-from ..utils import seed_everything
+from ..models.sequence import SHDNet
+from ..utils import seed_everything, torch_threads
 from . import Claim, Experiment, register, runs_dir, mean_std
 from . import psn as psn_exp
-from .foundations import torch_threads
 
-__all__ = ["NEURONS", "LABELS", "FAMILY", "make_neuron", "with_neuron", "SHDNet", "settings", "seeds_of",
+__all__ = ["NEURONS", "LABELS", "FAMILY", "make_neuron", "with_neuron", "shd_net", "settings", "seeds_of",
            "train_neuron", "run_neurons", "run_shd", "check_claims",
            "summary_table"]
 
@@ -76,24 +76,15 @@ def with_neuron(model: nn.Module, kind: str, T: int, v_threshold: float) -> nn.M
     return model
 
 
-class SHDNet(nn.Module):
-    """The official code's SHD network (``FC_SNN``): ``[T, N, 700]`` -> 3 x (Linear 128, neuron) ->
-    Linear 20 -> ``[T, N, 20]`` (the trainer averages over T).
+def shd_net(kind: str, T: int, v_threshold: float, features: int = 700, hidden: int = 128, classes: int = 20,
+            layers: int = 3) -> SHDNet:
+    """:class:`snnlib.models.SHDNet` (the official code's ``FC_SNN``) with neuron ``kind`` (:func:`make_neuron`)
+    in every layer.
 
     Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at gpu".
     """
-
-    def __init__(self, kind: str, T: int, v_threshold: float, features: int = 700, hidden: int = 128,
-                 classes: int = 20, layers: int = 3):
-        super().__init__()
-        blocks: list[nn.Module] = []
-        for i in range(layers):
-            blocks += [nn.Linear(features if i == 0 else hidden, hidden), make_neuron(kind, T, v_threshold)]
-        self.features = nn.Sequential(*blocks)
-        self.head = nn.Linear(hidden, classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))  # Linear acts on the last dimension: [T, N, F] stays time-first
+    return SHDNet(lambda: make_neuron(kind, T, v_threshold), features=features, hidden=hidden, classes=classes,
+                  layers=layers)
 
 
 def settings(scale: str, experiment: str = "psu-neurons") -> dict[str, Any]:
@@ -123,11 +114,11 @@ def seeds_of(scale: str, seed: int = 0, experiment: str = "psu-neurons") -> list
 
 def _model(kind: str, s: dict[str, Any], features: int, classes: int) -> nn.Module:
     if s["dataset"] == "shd":
-        return SHDNet(kind, s["T"], s["v_threshold"], features=features, hidden=s["hidden"], classes=classes)
+        return shd_net(kind, s["T"], s["v_threshold"], features=features, hidden=s["hidden"], classes=classes)
     if s["dataset"].startswith("scifar"):
-        net = psn_exp.SCIFARNet("lif", classes, channels=s["channels"], T=s["T"])
+        net = psn_exp.scifar_net("lif", classes, channels=s["channels"], T=s["T"])
     else:
-        net = psn_exp.SequenceNet("lif", s["T"], features, classes, hidden=s["hidden"], layers=s["layers"])
+        net = psn_exp.sequence_net("lif", s["T"], features, classes, hidden=s["hidden"], layers=s["layers"])
     return with_neuron(net, kind, s["T"], s["v_threshold"])
 
 

@@ -34,9 +34,9 @@ from torch.utils.data import DataLoader, Subset
 from .. import config, data, train
 from ..models.mae import SpikingMAE
 from ..models.scs import SpikformerV2
-from ..utils import seed_everything
+from ..utils import seed_everything, torch_threads
 from . import Claim, Experiment, register, runs_dir, mean_std
-from .foundations import torch_threads
+
 
 __all__ = ["RUNS", "LABELS", "LAST_NETWORKS", "settings", "build_encoder", "build_mae", "matched_sps_dim", "label_subset",
            "pretrain", "handover", "run_v2", "stem_verdict", "epochs_to"]

@@ -31,9 +31,9 @@ from torch.utils.data import DataLoader
 from .. import config, data, energy, train
 from ..models.attention import IA, SynAResNet, gate_rates, natural_prune, silent_blocks
 from ..models.resnet import SpikingResNet, add, or_
-from ..utils import seed_everything
+from ..utils import seed_everything, torch_threads
 from . import Claim, Experiment, register, runs_dir, mean_std
-from .foundations import torch_threads
+
 
 __all__ = ["NETS", "LABELS", "settings", "build_model", "train_one", "syna_energy", "test_logits",
            "prune_on", "set_per_sample", "batch_axis_difference", "run_syna"]

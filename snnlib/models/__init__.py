@@ -1,4 +1,8 @@
-"""Spiking networks, time-first: the models of the network chapters (04 onwards).
+"""Spiking networks, time-first: the small sequence networks of the neuron chapters, and the models of the
+network chapters (04 onwards).
+
+* :mod:`snnlib.models.sequence` -- the networks of chapters 00-03 and 08, each built around a neuron
+  factory (the experiments choose the neuron by name).
 
 * :mod:`snnlib.models.spikformer` -- spiking self-attention (SSA, and the softmax baseline VSA), the
   spiking patch splitting stem (SPS) and the Spikformer; chapter 04.
@@ -23,7 +27,9 @@ from .resnet import FAMILIES, Block, SpikingResNet, ms_lif
 from .scs import SCS, SpikformerV2
 from .mae import MAEDecoder, SpikingMAE
 from .attention import IA, MA, SynABlock, SynAResNet, natural_prune
+from .sequence import CompareNet, LIReadout, ParaLIFNet, PerStep, SCIFARNet, SequenceNet, SHDNet, SpikingMLP
 
 __all__ = ["SSA", "SPS", "Spikformer", "SpikformerBlock", "SpikformerMLP", "spikformer_lif", "spiking_attention",
            "attention_ops", "FAMILIES", "Block", "SpikingResNet", "ms_lif", "SCS", "SpikformerV2", "SpikingMAE",
-           "MAEDecoder", "MA", "IA", "SynABlock", "SynAResNet", "natural_prune"]
+           "MAEDecoder", "MA", "IA", "SynABlock", "SynAResNet", "natural_prune", "PerStep", "SpikingMLP",
+           "SequenceNet", "SCIFARNet", "SHDNet", "LIReadout", "ParaLIFNet", "CompareNet"]

@@ -20,12 +20,13 @@ from .paralif import FIRING_MODES, ParaLIF, three_fft_charge
 from .psn import PSN, MaskedPSN, SlidingPSN, causal_fir
 from .psu import IPSU, PSU, PSU_METHODS, RPSU, apply_a, apply_b, psu_matrices
 from .reset_free import ResetFreeLIF
+from .synaptic import SynapticLIF
 from .surrogate import ATan, FastSigmoid, Rect, Sigmoid, LearnableATan, atan_spike, default_surrogate, fast_sigmoid_spike, surrogate_grad
 
 __all__ = [
     "LIF", "lif_multi_step",
     "PSN", "MaskedPSN", "SlidingPSN", "causal_fir",
-    "ResetFreeLIF",
+    "ResetFreeLIF", "SynapticLIF",
     "PSU", "IPSU", "RPSU", "PSU_METHODS", "psu_matrices", "apply_a", "apply_b", "LearnableATan",
     "ParaLIF", "FIRING_MODES", "three_fft_charge",
     "leaky_integrate", "auto_method", "METHODS",
