@@ -46,7 +46,7 @@ from .records import CHAPTERS as CHAPTER_ORDER
 
 __all__ = ["Table", "record_table", "format_measured", "device_matches_scale", "load_results", "book_records",
            "committed_dir",
-           "comparison_rows", "table", "COLUMNS"]
+           "comparison_rows", "table", "COLUMNS", "claim_sentence", "what_we_found", "claims_table"]
 
 #: the columns :func:`record_table` can show, with their default headers
 COLUMNS = {
@@ -381,6 +381,9 @@ def table(results: Optional[list[dict[str, Any]]] = None, *, include_registry: b
         rows = comparison_rows(results)
         lines.append(str(Table(header=[h for _, h in cols], rows=[[r[k] for k, _ in cols] for r in rows])))
         lines.append("")
+        for rec in results:
+            for c in rec.get("claims") or []:
+                lines.append(f"[{rec['name']} @ {_scale_label(rec)}] {c['verdict'].upper()}: {c['statement']}")
         for c in _claims(results):
             lines.append(f"[{c['experiment']} @ {c['scale']}, {c['dataset']}] claim {c['verdict'].upper()}: "
                          f"{c['claim']}")
@@ -407,3 +410,62 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], numeric: Seq
     out = ["| " + " | ".join(_md_escape(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
     out += ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+# --- claims and "What we found" --------------------------------------------------------------------------
+
+_VERDICT_WORDS = {"holds": "holds", "fails": "fails", "inconclusive": "inconclusive",
+                  "untestable at this scale": "untestable at this scale"}
+
+
+def _signed(x: Optional[float], unit: str) -> str:
+    if x is None:
+        return "unbounded"
+    u = " points" if unit == "%" else (f" {unit}" if unit else "")
+    return f"{x:+.2f}{u}"
+
+
+def claim_sentence(c: Mapping[str, Any]) -> str:
+    """One claim as a Markdown sentence: the verdict in bold, the statement, then the evidence (the mean
+    paired difference, its 95% interval and the number of seeds), or why it could not be tested."""
+    verdict = c["verdict"]
+    head = f"**{_VERDICT_WORDS.get(verdict, verdict)}**: {c['statement']}"
+    if verdict == "untestable at this scale":
+        return f"{head} ({c['why']}; a result at chance decides nothing)."
+    unit = c.get("unit", "")
+    against = c["b"] if c.get("b") is not None else f"{c['value']:g}{unit if unit == '%' else ''}"
+    margin = (f"; equivalence margin ±{c['margin']:g}{' points' if unit == '%' else ''} ({c['margin_reason']})"
+              if c.get("margin") is not None else "")
+    return (f"{head}. {c['a']} minus {against}: {_signed(c['mean'], unit)} on average over {c['n']} paired "
+            f"seeds, 95% interval [{_signed(c.get('low'), unit)}, {_signed(c.get('high'), unit)}]{margin}.")
+
+
+def what_we_found(rec: Mapping[str, Any], intro: Optional[str] = None) -> str:
+    """A record's "What we found", as Markdown: each claim (:func:`claim_sentence`), in the record's order,
+    then the experiment's fixed caveats (its departures from the paper's recipe), then the rule's own
+    caveat.  Every chapter writes its findings with this function, so that words follow the numbers."""
+    claims = list(rec.get("claims") or [])
+    lines = [intro, ""] if intro else []
+    if claims:
+        lines += [f"* {claim_sentence(c)}" for c in claims]
+    else:
+        lines.append("* This run makes no claim.")
+    caveats = list(rec.get("caveats") or [])
+    if caveats:
+        lines += ["", "Caveats of this run's recipe:", ""] + [f"* {c}" for c in caveats]
+    n_seeds = len(rec.get("seeds") or [])
+    lines += ["", f"Each verdict is the book's one rule: the 95% interval of the paired differences over "
+                  f"{n_seeds} seeds ({_scale_label(rec)} scale). With many claims at 95%, a few verdicts in the "
+                  "book are wrong by chance."]
+    return "\n".join(lines)
+
+
+def claims_table(rec: Mapping[str, Any]) -> Table:
+    """A record's claims as a table: statement, verdict, mean paired difference and its 95% interval."""
+    rows = []
+    for c in rec.get("claims") or []:
+        unit = c.get("unit", "")
+        rows.append([c["statement"], c["verdict"], _signed(c.get("mean"), unit),
+                     f"[{_signed(c.get('low'), unit)}, {_signed(c.get('high'), unit)}]", str(c.get("n", "-"))])
+    return Table(header=["claim", "verdict", "mean difference", "95% interval", "seeds"], rows=rows,
+                 caption=f"{rec['name']}: the claims, by the book's one rule")

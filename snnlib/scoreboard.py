@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from . import registry
-from .results import (_md_escape, _md_table, _mismatch, _number, _paper, _scale_label, device_matches_scale,  # noqa: F401
+from .results import (_md_escape, _md_table, claim_sentence, _mismatch, _number, _paper, _scale_label, device_matches_scale,  # noqa: F401
                       load_results, record_table)
 
 __all__ = ["scoreboard_figures", "scoreboard_markdown"]
@@ -195,6 +195,9 @@ def _task(rec: Mapping[str, Any], figures: Mapping[tuple[str, str], str], figure
     if len(shared) == 1:
         ds, setting, src, status = shared.pop()
         out += [f"**Paper:** {ds}; {setting or 'setting not stated'}; {_provenance(src, status)}.", ""]
+    if rec.get("claims"):
+        out += ["**Claims**, by the book's one rule (95% interval of the paired differences over the seeds):", ""]
+        out += [f"* {claim_sentence(c)}" for c in rec["claims"]] + [""]
     claim = rec.get("claim")
     if claim:
         verdict = "holds" if claim["holds"] else "does not hold"

@@ -29,7 +29,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -72,6 +72,21 @@ class History:
         if not values:
             raise ValueError(f"no epoch has a value for {key!r}; keys: {', '.join(self.epochs[0]) if self.epochs else '-'}")
         return max(values)
+
+    def selected(self, key: str = "val_acc", among: Optional[Sequence[int]] = None) -> dict[str, Any]:
+        """The epoch record chosen on validation: the epoch with the largest ``key`` (the first of equals),
+        among the 0-based epoch indices ``among`` (default: all).  Its ``test_acc`` is what an experiment
+        reports: the test set is read at the point the validation split chose, never used to choose it.
+        """
+        idx = range(len(self.epochs)) if among is None else list(among)
+        scored = [(self.epochs[i][key], -i) for i in idx
+                  if 0 <= i < len(self.epochs) and self.epochs[i].get(key) is not None
+                  and not math.isnan(self.epochs[i][key])]
+        if not scored:
+            raise ValueError(f"no epoch{'' if among is None else f' among {list(among)}'} has a value for {key!r}: "
+                             "pass a val_loader to fit() to select on validation")
+        _, neg_i = max(scored)
+        return {**self.epochs[-neg_i], "selected_epoch": -neg_i + 1, "selected_on": key}
 
     def column(self, key: str) -> list[Any]:
         return [e.get(key) for e in self.epochs]
@@ -250,6 +265,7 @@ def fit(
     test_loader: Optional[DataLoader] = None,
     *,
     epochs: int,
+    val_loader: Optional[DataLoader] = None,
     optimizer: str = "adamw",
     lr: float = 1e-3,
     weight_decay: float = 0.0,
@@ -271,6 +287,8 @@ def fit(
     Args:
         model: takes a batch ``x`` and returns ``[N, classes]`` or ``[T, N, classes]`` logits.
         train_loader, test_loader: from :func:`snnlib.data.loaders` or any DataLoader of ``(x, y)``.
+        val_loader: the validation split (:func:`snnlib.data.split_loaders`), evaluated after every epoch
+            (``val_loss``, ``val_acc``, ``val_rate``) so that :meth:`History.selected` can choose an epoch.
         epochs: number of epochs; the cosine schedule spans them.
         optimizer: ``"adamw"``, ``"adam"``, ``"adamax"`` or ``"sgd"`` (momentum 0.9); ``lr``, ``weight_decay``
             (decoupled for AdamW, an L2 term in the gradient for the others).
@@ -296,7 +314,7 @@ def fit(
             raise ValueError(f"{arg}={val!r}; expected one of {', '.join(valid)}")
 
     # one process or one of torchrun's: seeds, device, DDP wrapper, loaders split over the processes
-    run, train_loader, test_loader = _prepare(model, train_loader, test_loader, device, amp, {
+    run, train_loader, test_loader, val_loader = _prepare(model, train_loader, test_loader, val_loader, device, amp, {
         "epochs": epochs, "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "schedule": schedule,
         "label_smoothing": label_smoothing, "loss": loss, "seed": seed})
     history = History(meta={**run.args, "device": str(run.device), "stopped": "completed"})
@@ -331,6 +349,8 @@ def fit(
             record["train_s"] = time.perf_counter() - t_epoch  # the training pass alone, before evaluation
             if run.sched is not None:
                 run.sched.step()
+            if val_loader is not None:
+                record.update(_evaluate(run, val_loader, monitor, "val"))
             if test_loader is not None:
                 record.update(_evaluate(run, test_loader, monitor))
             last_epoch_s = time.perf_counter() - t_epoch
@@ -372,8 +392,8 @@ class _Run:
 
 
 def _prepare(model: nn.Module, train_loader: DataLoader, test_loader: Optional[DataLoader],
-             device: Optional[str | torch.device], amp: Optional[bool], args: dict[str, Any]
-             ) -> tuple[_Run, DataLoader, Optional[DataLoader]]:
+             val_loader: Optional[DataLoader], device: Optional[str | torch.device], amp: Optional[bool],
+             args: dict[str, Any]) -> tuple[_Run, DataLoader, Optional[DataLoader], Optional[DataLoader]]:
     """Seed, choose the device, join torchrun's process group if any (DDP, each batch split over the
     processes), build optimizer, schedule and AMP scaler.  ``args`` gains ``amp``, ``world_size`` and
     ``global_batch``."""
@@ -393,6 +413,8 @@ def _prepare(model: nn.Module, train_loader: DataLoader, test_loader: Optional[D
         train_loader = _distributed_loader(train_loader, world, rank, seed)
         if test_loader is not None:
             test_loader = _distributed_loader(test_loader, world, rank, seed)
+        if val_loader is not None:
+            val_loader = _distributed_loader(val_loader, world, rank, seed)
     opt = _optimizer(args["optimizer"], [p for p in model.parameters() if p.requires_grad], args["lr"],
                      args["weight_decay"])
     sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args["epochs"]) if args["schedule"] == "cosine"
@@ -401,7 +423,7 @@ def _prepare(model: nn.Module, train_loader: DataLoader, test_loader: Optional[D
                device=device, amp=use_amp, loss=args["loss"], label_smoothing=args["label_smoothing"], rank=rank,
                world=world, args={**args, "amp": use_amp, "world_size": world,
                                   "global_batch": (train_loader.batch_size or 0) * world})
-    return run, train_loader, test_loader
+    return run, train_loader, test_loader, val_loader
 
 
 def _optimizer(name: str, params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -462,9 +484,9 @@ def _train_epoch(run: _Run, loader: DataLoader, epoch: int, monitor: FiringRateM
             "train_rate": spikes / count if count else math.nan}
 
 
-def _evaluate(run: _Run, loader: DataLoader, monitor: FiringRateMonitor) -> dict[str, float]:
+def _evaluate(run: _Run, loader: DataLoader, monitor: FiringRateMonitor, split: str = "test") -> dict[str, float]:
     ev = evaluate(run.net, loader, device=run.device, monitor=monitor, amp=run.amp)
-    return {"test_loss": ev["loss"], "test_acc": ev["acc"], "test_rate": ev["rate"]}
+    return {f"{split}_loss": ev["loss"], f"{split}_acc": ev["acc"], f"{split}_rate": ev["rate"]}
 
 
 def _report(desc: str, record: dict[str, Any], epochs: int, epoch_bar) -> None:
@@ -480,6 +502,8 @@ def _report(desc: str, record: dict[str, Any], epochs: int, epoch_bar) -> None:
 def _summary(desc: str, r: dict[str, Any], epochs: int) -> str:
     line = (f"{desc}: epoch {r['epoch']}/{epochs}  loss {r['train_loss']:.4f}  acc {100 * r['train_acc']:.1f}%  "
             f"rate {r['train_rate']:.3f}")
+    if "val_acc" in r:
+        line += f"  | val acc {100 * r['val_acc']:.1f}%"
     if "test_acc" in r:
         line += f"  | test loss {r['test_loss']:.4f}  acc {100 * r['test_acc']:.1f}%"
     return line + f"  ({r['epoch_s']:.1f} s)"

@@ -28,6 +28,9 @@ from .offline import ArrayDataset, delayed_recall, digits, digits_images, mnist1
 from .real import FramesDataset, MissingDataError
 
 __all__ = [
+    "split_loaders",
+    "validation_split",
+    "stratified_indices",
     "DATA_ENV_VAR",
     "DATASETS",
     "DatasetSpec",
@@ -223,3 +226,80 @@ def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int]
                               **common)
     test_loader = DataLoader(test, batch_size=bs, shuffle=False, collate_fn=collate_for(test), **common)
     return train_loader, test_loader
+
+
+# --- a validation split, carved from the training data --------------------------------------------------
+
+#: the share of the training data held out for validation, unless an experiment says otherwise
+VAL_FRACTION = 0.2
+
+
+def _labels(ds: Dataset) -> torch.Tensor:
+    for attr in ("y", "targets", "labels"):
+        y = getattr(ds, attr, None)
+        if y is not None:
+            return torch.as_tensor(y).long().reshape(-1)
+    return torch.tensor([int(ds[i][1]) for i in range(len(ds))], dtype=torch.long)
+
+
+def stratified_indices(labels: torch.Tensor, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(train, val)`` indices: from each class, a seeded random ``fraction`` of its samples (rounded, at
+    least one of a class with two or more) goes to validation; both lists are sorted.
+
+    Defined with the book's validation split: every experiment selects its epochs, modes and orders on
+    the ``val`` part, never on the test set.
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ValueError(f"fraction={fraction!r}; expected a number strictly between 0 and 1")
+    labels = torch.as_tensor(labels).long().reshape(-1)
+    gen = torch.Generator().manual_seed(int(seed))
+    train, val = [], []
+    for c in torch.unique(labels).tolist():
+        idx = torch.nonzero(labels == c).reshape(-1)
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        k = min(len(idx) - 1, max(1, round(fraction * len(idx)))) if len(idx) >= 2 else 0
+        val += idx[:k].tolist()
+        train += idx[k:].tolist()
+    if not val:
+        raise ValueError(f"a validation split of {fraction:g} of {len(labels)} samples is empty")
+    return sorted(train), sorted(val)
+
+
+class _Part(torch.utils.data.Subset):
+    """A subset that keeps its dataset's attributes (``n_classes``, ``T``, ``sample_shape``, ...)."""
+
+    def __getattr__(self, name: str):
+        if name in ("dataset", "indices"):
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
+def validation_split(ds: Dataset, fraction: float = VAL_FRACTION, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """``(train, val)``: ``ds`` split by :func:`stratified_indices`.  An in-memory :class:`ArrayDataset`
+    stays one; any other dataset becomes two subsets that keep its attributes."""
+    tr, va = stratified_indices(_labels(ds), fraction, seed)
+    if isinstance(ds, ArrayDataset):
+        part = lambda ix: ArrayDataset(ds.x[ix], ds.y[ix], layout=ds.layout, n_classes=ds.n_classes,  # noqa: E731
+                                       name=ds.name)
+        return part(torch.tensor(tr)), part(torch.tensor(va))
+    return _Part(ds, tr), _Part(ds, va)
+
+
+def split_loaders(name: str, scale: Optional[str] = None, *, val_fraction: float = VAL_FRACTION, seed: int = 0,
+                  **kwargs: Any) -> tuple[DataLoader, DataLoader, DataLoader]:
+    """Train, validation and test DataLoaders: :func:`loaders` (same arguments), with a seeded, stratified
+    ``val_fraction`` of the training data held out for validation (:func:`validation_split`).
+
+    The seed fixes the data subset, the validation split and the batch order.  Experiments select epochs,
+    modes and orders on the validation loader and report the test set at the selected point.
+    """
+    train_loader, test_loader = loaders(name, scale, seed=seed, **kwargs)
+    train, val = validation_split(train_loader.dataset, val_fraction, seed)
+    common = dict(num_workers=train_loader.num_workers, pin_memory=train_loader.pin_memory,
+                  persistent_workers=train_loader.num_workers > 0)
+    gen = torch.Generator().manual_seed(seed)
+    bs = train_loader.batch_size
+    return (DataLoader(train, batch_size=bs, shuffle=True, generator=gen, collate_fn=train_loader.collate_fn,
+                       **common),
+            DataLoader(val, batch_size=bs, shuffle=False, collate_fn=train_loader.collate_fn, **common),
+            test_loader)

@@ -22,6 +22,8 @@ from typing import Any, Callable, Optional
 from .. import config
 from ..records import (CHAPTERS, COMPARISONS, RESULTS_ENV_VAR, device_matches_scale, device_name,  # noqa: F401
                        environment, json_ready, mean_std, now_utc, results_dir, runs_dir, versions, write_json)
+from ..records import Claim as ClaimRecord
+from ..records import Row
 
 
 __all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
@@ -44,8 +46,11 @@ class Claim:
 class Experiment:
     """A named reproduction.
 
-    ``run(scale, seed=, progress=)`` returns ``{"dataset", "config", "metrics", "rows"}``; each row is
-    ``{"label", "metric", "measured", "unit", "paper_key"}`` (``paper_key`` may be ``None``).
+    ``run(scale, seed=, progress=)`` returns ``{"dataset", "config", "metrics", "rows", "claims", "seeds"}``:
+    ``rows`` are :class:`snnlib.records.Row` (each seed's value, chance, expected failure, what the reported
+    point was selected on) and ``claims`` :class:`snnlib.records.Claim`, each decided by the one rule
+    (:func:`snnlib.records.judge`).  ``caveats``: the experiment's fixed departures from the paper's recipe,
+    printed after its claims in "What we found" (:func:`snnlib.results.what_we_found`).
     """
 
     name: str
@@ -54,6 +59,7 @@ class Experiment:
     run: Callable[..., dict[str, Any]]
     claim: Optional[Claim] = None
     datasets: dict[str, str] = field(default_factory=dict)  # scale -> dataset name, for listings
+    caveats: tuple[str, ...] = ()
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -96,6 +102,18 @@ def get(name: str) -> Experiment:
     return EXPERIMENTS[name]
 
 
+def _check_writable(folder: Path) -> None:
+    """Raise, naming ``folder``, unless a record can be written there (it is made if missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".snnlib-write-check-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise OSError(f"results folder {folder} is not writable ({err.strerror or err}); the record of this run "
+                      f"could not be saved. Set {RESULTS_ENV_VAR} or pass out_dir= to a writable folder.") from err
+
+
 def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress: bool = True,
               out_dir: Optional[os.PathLike | str] = None, write: bool = True, download: bool = False
               ) -> dict[str, Any]:
@@ -120,6 +138,9 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         warnings.warn(f"scale {scale_name!r} is meant for CUDA, but there is no CUDA device: {name} runs on the "
                       "CPU and its record is marked device_matches_scale=false (not a result of that scale)",
                       UserWarning, stacklevel=2)
+    folder = Path(out_dir) if out_dir is not None else results_dir()
+    if write:
+        _check_writable(folder)  # before training: a result found unwritable after hours of it is lost
     env = environment()  # before the run: the allocator mode is set then (fit would set it anyway)
     t0 = time.perf_counter()
     with data.downloads(download):
@@ -140,7 +161,9 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         "versions": versions(),
         "config": out["config"],
         "metrics": out["metrics"],
-        "rows": out["rows"],
+        "rows": [r.to_dict() if isinstance(r, Row) else r for r in out["rows"]],
+        "claims": [c.to_dict() if isinstance(c, ClaimRecord) else c for c in out.get("claims", [])],
+        "caveats": list(exp.caveats),
         "wall_s": round(wall, 2),
         "created": now_utc(),
         "command": f"python -m snnlib reproduce {exp.name} --scale {scale_name}",
@@ -154,7 +177,6 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
     record = json_ready(record)
 
     if write and is_main_process():
-        folder = Path(out_dir) if out_dir is not None else results_dir()
         path = write_json(folder / f"{exp.name}-{scale_name}.json", record)
         record["path"] = str(path)
     return record
