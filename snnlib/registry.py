@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Optional, Union
 
-__all__ = ["Paper", "PAPERS", "PaperNumber", "REGISTRY", "STATUSES", "get", "by_paper", "format_value"]
+__all__ = ["Paper", "PAPERS", "PaperNumber", "REGISTRY", "STATUSES", "get", "by_paper", "format_value", "Margin",
+           "MARGINS", "margin"]
 
 STATUSES = ("verified", "secondary", "unverified")
 
@@ -263,3 +264,37 @@ def by_paper(paper: str) -> list[PaperNumber]:
     if paper not in PAPERS:
         raise ValueError(f"paper={paper!r}; expected one of {', '.join(PAPERS)}")
     return [n for n in REGISTRY.values() if n.paper == paper]
+
+
+# --- equivalence margins ----------------------------------------------------------------------------------
+#
+# A claim that two results "match" or are "close" is decided against a margin stated once, here, with its
+# reason (snnlib.records.judge, direction="equivalent").  No checker chooses its own tolerance.
+
+@dataclass(frozen=True)
+class Margin:
+    """An equivalence margin: ``value`` (in the rows' unit, e.g. percentage points) and why it is that."""
+
+    key: str
+    value: float
+    unit: str
+    reason: str
+
+
+MARGINS: dict[str, Margin] = {}
+
+
+def _margin(key: str, value: float, unit: str, reason: str) -> Margin:
+    if key in MARGINS:
+        raise ValueError(f"margin {key!r} is registered twice")
+    if not value > 0 or not reason:
+        raise ValueError(f"margin {key!r}: value must be > 0 and a reason given")
+    MARGINS[key] = Margin(key, float(value), unit, reason)
+    return MARGINS[key]
+
+
+def margin(key: str) -> Margin:
+    """The equivalence margin ``key``; an unknown key raises, listing the known ones."""
+    if key not in MARGINS:
+        raise KeyError(f"no equivalence margin {key!r}; known: {', '.join(sorted(MARGINS)) or 'none yet'}")
+    return MARGINS[key]

@@ -26,16 +26,19 @@ def test_run_mlp_reports_mean_and_std_over_its_seeds(tiny):
     assert m["curve"] == [pytest.approx((a + b) / 2, abs=1e-4) for a, b in zip(*m["curves"])]
     assert len(m["curve_std"]) == len(m["loss_curve"]) == 2
     row, = out["rows"]
-    assert row["n"] == 2 and row["measured"] == pytest.approx(100 * m["final_test_acc"])
-    assert row["per_seed"] == [pytest.approx(100 * f, abs=1e-2) for f in finals]
+    assert row.n == 2 and row.selected_on.startswith("validation") and row.chance == pytest.approx(10.0)
+    assert row.mean == pytest.approx(100 * m["selected_test_acc"])
+    curves = m["curves"]
+    assert row.per_seed == tuple(pytest.approx(100 * c[e - 1], abs=1e-2) for c, e in zip(curves, m["selected_epochs"]))
 
 
-def test_the_claim_is_judged_on_the_mean_over_seeds():
-    holds, text = foundations._check_mlp({"final_test_acc": 0.91, "final_test_acc_std": 0.02, "seeds": 3,
-                                         "epochs": 20, "train_wall_s": 1.0})
-    assert holds and "91.0 ± 2.0%" in text and "3 seeds" in text
-    assert not foundations._check_mlp({"final_test_acc": 0.89, "final_test_acc_std": 0.0, "seeds": 3,
-                                       "epochs": 20, "train_wall_s": 1.0})[0]
+def test_the_claim_is_the_one_rule_against_the_target():
+    from snnlib.records import Row, judge
+
+    above = Row("mlp", "acc", "%", [95.0, 96.0, 94.0, 95.5, 95.2], [0, 1, 2, 3, 4], chance=10.0)
+    near = Row("mlp", "acc", "%", [91.0, 89.0, 90.5, 88.0, 92.0], [0, 1, 2, 3, 4], chance=10.0)
+    assert judge("above", above, value=90.0).verdict == "holds"
+    assert judge("above", near, value=90.0).verdict == "inconclusive"
 
 
 def test_ci_runs_train_on_the_threads_their_settings_name_and_restore_the_count(tiny, monkeypatch):

@@ -16,7 +16,8 @@ import torch.nn as nn
 from .. import config, data, train
 from ..models.sequence import SpikingMLP
 from ..utils import seed_everything, torch_threads
-from . import Claim, Experiment, register, mean_std
+from ..records import Row, judge, seed_list
+from . import Experiment, register, mean_std
 
 __all__ = ["settings", "train_mlp", "run_mlp"]
 
@@ -33,39 +34,48 @@ def settings(scale: str) -> dict[str, Any]:
     """
     return config.choose(
         ci={"dataset": "digits-rows", "hidden": 128, "epochs": 20, "batch_size": 32, "lr": 1e-2,
-            "seeds": 3, "threads": 1},
+            "seeds": 5, "threads": 1},
         gpu={"dataset": "digits-rows", "hidden": 256, "epochs": 40, "batch_size": 32, "lr": 1e-2,
-             "seeds": 3},
+             "seeds": 5},
         full={"dataset": "digits-rows", "hidden": 256, "epochs": 80, "batch_size": 32, "lr": 1e-2,
-              "seeds": 3},
+              "seeds": 5},
         scale_name=scale)
 
 
 def train_mlp(scale: str, *, neuron: Optional[Callable[[int], nn.Module]] = None, seed: int = 0,
               progress: bool = True) -> tuple[train.History, SpikingMLP]:
-    """Train :class:`SpikingMLP` at ``scale``; returns the history and the model."""
+    """Train :class:`snnlib.models.SpikingMLP` at ``scale`` on the training split, evaluating the
+    validation split (:func:`snnlib.data.split_loaders`) and the test set each epoch; returns the history and
+    the model."""
     s = settings(scale)
     seed_everything(seed)
-    train_loader, test_loader = data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=seed)
+    train_loader, val_loader, test_loader = data.split_loaders(s["dataset"], scale, batch_size=s["batch_size"],
+                                                               seed=seed)
     ds = train_loader.dataset
     model = SpikingMLP(ds.T, ds.sample_shape[-1], ds.n_classes, hidden=s["hidden"], neuron=neuron)
     with torch_threads(s.get("threads")):
-        h = train.fit(model, train_loader, test_loader, epochs=s["epochs"], optimizer="adamw", lr=s["lr"],
-                      seed=seed, progress=progress, desc="spiking MLP")
+        h = train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=s["epochs"],
+                      optimizer="adamw", lr=s["lr"], seed=seed, progress=progress, desc="spiking MLP")
     return h, model
 
 
 
 def run_mlp(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Train :class:`SpikingMLP` once per seed (``seed``, ``seed + 1``, ...).
+    """Train :class:`snnlib.models.SpikingMLP` once per seed (``seed``, ``seed + 1``, ...).
 
-    Metrics: final and max test accuracy in [0, 1] (mean, sample std and each seed's value), the mean
-    firing rate, and the learning curves: ``curves`` (test accuracy per epoch of each seed),
-    ``curve`` and ``curve_std`` (their mean and std per epoch), ``loss_curve`` (mean training loss).
+    Metrics: the test accuracy at the epoch chosen on the validation split (``selected_test_acc``, with the
+    chosen epochs), the final and max test accuracy in [0, 1] (mean, sample std and each seed's value; the
+    max is shown, never used to decide), the mean firing rate, and the learning curves: ``curves`` (test
+    accuracy per epoch of each seed), ``curve`` and ``curve_std`` (their mean and std per epoch),
+    ``loss_curve`` (mean training loss).  The claim: the selected test accuracy is above
+    :data:`TARGET_ACC`, by the one rule.
     """
     s = settings(scale)
-    seeds = [seed + i for i in range(s["seeds"])]
-    hists = [train_mlp(scale, seed=sd, progress=progress)[0] for sd in seeds]
+    seeds = seed_list(s["seeds"], seed)
+    runs = [train_mlp(scale, seed=sd, progress=progress) for sd in seeds]
+    hists, classes = [h for h, _ in runs], runs[0][1].fc2.out_features
+    chosen = [h.selected() for h in hists]
+    selected = [c["test_acc"] for c in chosen]
     finals = [h.last["test_acc"] for h in hists]
     maxes = [h.best("test_acc") for h in hists]
     curves = [h.column("test_acc") for h in hists]
@@ -74,6 +84,7 @@ def run_mlp(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, An
     acc, acc_std = mean_std(finals)
     best, best_std = mean_std(maxes)
     metrics = {
+        "selected_test_acc": mean_std(selected)[0], "selected_epochs": [c["selected_epoch"] for c in chosen],
         "final_test_acc": acc, "final_test_acc_std": acc_std,
         "per_seed_final_test_acc": [round(a, 4) for a in finals],
         "max_test_acc": best, "max_test_acc_std": best_std,
@@ -85,22 +96,14 @@ def run_mlp(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, An
         "loss_curve": [round(sum(ls) / len(ls), 4)
                        for ls in zip(*(h.column("train_loss") for h in hists))],
     }
-    rows = [{"label": "two-layer spiking MLP (LIF)",
-             "metric": f"final test accuracy, mean of {len(seeds)} seeds" if len(seeds) > 1
-             else "final test accuracy",
-             "measured": 100 * acc, "std": 100 * acc_std, "n": len(seeds), "unit": "%",
-             "per_seed": [100 * a for a in finals], "paper_key": None}]
-    return {"dataset": s["dataset"], "config": s, "metrics": metrics, "rows": rows, "seeds": seeds}
-
-
-def _check_mlp(m: dict[str, Any]) -> tuple[bool, str]:
-    acc, sd = m["final_test_acc"], m["final_test_acc_std"]
-    return acc >= TARGET_ACC, (f"final test accuracy {100 * acc:.1f} ± {100 * sd:.1f}% over {m['seeds']} "
-                               f"seeds after {m['epochs']} epochs ({m['train_wall_s']} s)")
+    mlp = Row("two-layer spiking MLP (LIF)", "test accuracy at the epoch chosen on validation", "%",
+              [100 * a for a in selected], seeds, chance=100 / classes, selected_on="validation (epoch)")
+    claims = [judge(f"The spiking MLP reaches more than {100 * TARGET_ACC:.0f}% test accuracy", mlp,
+                    value=100 * TARGET_ACC, source="ours")]
+    return {"dataset": s["dataset"], "config": s, "metrics": metrics, "rows": [mlp], "claims": claims,
+            "seeds": seeds}
 
 
 register(Experiment(
     name="foundations-mlp", chapter="foundations", title="A two-layer spiking MLP on the digits, row by row",
-    run=run_mlp, datasets={s: "digits-rows" for s in config.SCALES},
-    claim=Claim("The book's own check, not a paper's: a two-layer spiking MLP with LIF neurons reaches at "
-                "least 90% test accuracy (mean over seeds) on the digits read row by row.", (), _check_mlp)))
+    run=run_mlp, datasets={s: "digits-rows" for s in config.SCALES}))
