@@ -98,7 +98,7 @@ class History:
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(self.to_dict(), indent=1))
         tmp.replace(path)
         return path
@@ -186,7 +186,11 @@ def _hits(logits: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def _rng_state(loader: DataLoader) -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    # plain data only (a tensor, ints, floats, strings), so that the checkpoint loads with weights_only=True
+    state = {"python": random.getstate(), "numpy": [kind, torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+                                                    int(pos), int(has_gauss), float(gauss)],
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     if loader.generator is not None:
@@ -196,7 +200,8 @@ def _rng_state(loader: DataLoader) -> dict[str, Any]:
 
 def _set_rng_state(state: dict[str, Any], loader: DataLoader) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -234,7 +239,10 @@ def evaluate(model: nn.Module, loader: DataLoader, *, device: Optional[torch.dev
     spikes = sum(float(v) for v in monitor.spikes.values())
     count = float(sum(monitor.counts.values()))
     loss_sum, hits, n, spikes, count = _all_sum([loss_sum, hits, n, spikes, count], device)
-    return {"loss": loss_sum / max(n, 1), "acc": hits / max(n, 1), "rate": spikes / count if count else math.nan}
+    if n == 0:
+        raise ValueError(f"the evaluation loader gave no sample (its dataset holds {len(loader.dataset)}): an "
+                         "empty test or validation set has no accuracy; refusing to record 0.0 as one")
+    return {"loss": loss_sum / n, "acc": hits / n, "rate": spikes / count if count else math.nan}
 
 
 def _bar(live: bool, **kwargs):
@@ -306,7 +314,7 @@ def fit(
         device: default CUDA (this process's GPU under torchrun) when available, else CPU.
         progress: bars (or, on the static build, one line per epoch); ``False`` prints nothing.
     """
-    if not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs={epochs!r} must be a positive int")
     for arg, val, valid in (("optimizer", optimizer, OPTIMIZERS), ("schedule", schedule, SCHEDULES),
                             ("loss", loss, LOSSES)):
@@ -320,8 +328,26 @@ def fit(
     history = History(meta={**run.args, "device": str(run.device), "stopped": "completed"})
     start_epoch, elapsed_before = 0, 0.0
     ckpt = Path(checkpoint_dir) / CHECKPOINT if checkpoint_dir is not None else None
-    if ckpt is not None and resume and ckpt.is_file():
-        history, start_epoch, elapsed_before = _resume(ckpt, run, train_loader)
+    lock = _lock(ckpt.parent) if ckpt is not None and run.rank == 0 else None
+    try:
+        if ckpt is not None and ckpt.exists() and not ckpt.is_file():
+            raise ValueError(f"{ckpt} exists but is not a file (a {'folder' if ckpt.is_dir() else 'special file'}); "
+                             f"fit() writes its checkpoint there. {_fresh(ckpt)}")
+        if ckpt is not None and resume and ckpt.is_file():
+            history, start_epoch, elapsed_before = _resume(ckpt, run, train_loader)
+        return _fit_epochs(run, model, train_loader, test_loader, val_loader, history, start_epoch,
+                           elapsed_before, ckpt, epochs=epochs, time_budget_s=time_budget_s,
+                           on_epoch_start=on_epoch_start, progress=progress, desc=desc)
+    finally:
+        if lock is not None:
+            lock.unlink(missing_ok=True)
+
+
+def _fit_epochs(run: "_Run", model: nn.Module, train_loader: DataLoader, test_loader: Optional[DataLoader],
+                val_loader: Optional[DataLoader], history: History, start_epoch: int, elapsed_before: float,
+                ckpt: Optional[Path], *, epochs: int, time_budget_s: Optional[float],
+                on_epoch_start: Optional[Callable[[int, nn.Module], None]], progress: bool, desc: str) -> History:
+    """The epochs of :func:`fit`, from ``start_epoch`` on (after a resume)."""
 
     monitor = FiringRateMonitor(model)
     main = run.rank == 0
@@ -459,13 +485,15 @@ def _train_epoch(run: _Run, loader: DataLoader, epoch: int, monitor: FiringRateM
     run.net.train()
     monitor.reset()
     loss_sum = hits = n = 0.0
-    for x, y in loader:
+    for batch, (x, y) in enumerate(loader):
         x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
         run.opt.zero_grad(set_to_none=True)
         with torch.autocast(run.device.type, dtype=torch.float16, enabled=run.amp):
             logits = _logits(run.net(x)).float()
             batch_loss = _loss(logits, y, run.loss, run.label_smoothing)
         run.scaler.scale(batch_loss).backward()
+        if not run.amp:  # under AMP the scaler skips a step with inf/NaN gradients, by design
+            _check_finite(run.model, batch_loss, epoch, batch)
         run.scaler.step(run.opt)
         run.scaler.update()
         reset_states(run.model)
@@ -477,11 +505,28 @@ def _train_epoch(run: _Run, loader: DataLoader, epoch: int, monitor: FiringRateM
                             refresh=False)
             bar.update(1)
     bar.close()
+    if n == 0 and run.world == 1:
+        raise ValueError(f"the training loader gave no batch in epoch {epoch + 1}: its dataset is empty "
+                         f"({len(loader.dataset)} samples) or drop_last dropped them all; nothing to train on")
     spikes = sum(float(v) for v in monitor.spikes.values())
     count = float(sum(monitor.counts.values()))
     loss_sum, hits, n, spikes, count = _all_sum([loss_sum, hits, n, spikes, count], run.device)
     return {"lr": run.opt.param_groups[0]["lr"], "train_loss": loss_sum / max(n, 1), "train_acc": hits / max(n, 1),
             "train_rate": spikes / count if count else math.nan}
+
+
+def _check_finite(model: nn.Module, loss: torch.Tensor, epoch: int, batch: int) -> None:
+    """Raise, naming the epoch and the batch, when the loss or a gradient is not finite: a NaN in one sample
+    turns every weight NaN at the next step, while the loss history can stay finite (a LIF reads a NaN
+    potential as "no spike")."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    ok = torch.isfinite(loss).all() & torch.stack([torch.isfinite(g).all() for g in grads]).all() if grads \
+        else torch.isfinite(loss).all()
+    if not bool(ok):
+        what = "the loss" if not bool(torch.isfinite(loss).all()) else "a gradient"
+        raise FloatingPointError(f"{what} is not finite in epoch {epoch + 1}, batch {batch + 1} (1-based): a NaN or "
+                                 "inf in the input or the model; training stopped before the weights were "
+                                 "overwritten")
 
 
 def _evaluate(run: _Run, loader: DataLoader, monitor: FiringRateMonitor, split: str = "test") -> dict[str, float]:
@@ -510,6 +555,43 @@ def _summary(desc: str, r: dict[str, Any], epochs: int) -> str:
 
 
 # ------------------------------------------------------------------------------------------ checkpoints
+LOCK = ".fit.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _lock(folder: Path) -> Path:
+    """Claim ``folder`` for this process's checkpoints (``.fit.lock`` holding the pid), or raise naming the
+    process that holds it.  A lock left by a process that no longer runs is taken over."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                holder = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                holder = 0
+            if holder and holder != os.getpid() and _alive(holder):
+                raise RuntimeError(f"{folder} is in use by another training run (process {holder}, see {path}); two "
+                                   "runs in one checkpoint folder would overwrite each other. Give this run "
+                                   "another checkpoint_dir, or wait for that one to finish.") from None
+            path.unlink(missing_ok=True)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return path
+    raise RuntimeError(f"could not claim {path} for this run's checkpoints")
+
 def _fresh(path: Path) -> str:
     return (f"To start fresh, delete {path.parent} (or pass resume=False, or another checkpoint_dir, to "
             "fit()).")
@@ -518,7 +600,7 @@ def _fresh(path: Path) -> str:
 def _read_checkpoint(path: Path, device: torch.device) -> dict[str, Any]:
     """The checkpoint at ``path``, or a ValueError that names the file and says how to start fresh."""
     try:
-        state = torch.load(path, map_location=device, weights_only=False)
+        state = torch.load(path, map_location=device, weights_only=True)  # weights and plain data only: no code runs
     except Exception as err:  # a truncated zip, an empty file, text, another program's pickle...
         raise ValueError(f"{path} cannot be read as a checkpoint ({type(err).__name__}: {err}); it may be "
                          f"truncated by an interrupted copy or not be a checkpoint of snnlib.train.fit. "
@@ -571,7 +653,7 @@ def _save(path: Path, run: _Run, loader: DataLoader, history: History) -> None:
              "model": run.model.state_dict(), "optimizer": run.opt.state_dict(),
              "scheduler": run.sched.state_dict() if run.sched is not None else None,
              "scaler": run.scaler.state_dict(), "rng": rng, "history": history.to_dict()}
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: two writers never share one
     torch.save(state, tmp)
     tmp.replace(path)
     history.save(path.parent / HISTORY)
