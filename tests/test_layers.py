@@ -30,7 +30,7 @@ LAYERS = (
     ("data", "train"),
     ("results", "scoreboard"),
     ("experiments",),
-    ("bench", "__main__"),
+    ("bench", "gpucheck", "__main__"),
 )
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}
 
