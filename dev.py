@@ -5,15 +5,19 @@
     python3 dev.py test    # make .venv, install, run every test (unit, notebooks, book, browser)
 
 Both create ``.venv`` in the repository on first use and reinstall only when ``pyproject.toml`` or
-``constraints.txt`` change.  The chapters are executed once, by nbval (``pytest --nbval-lax``); the
-executed copies land in ``_build/executed`` and the book is built from them, so nothing runs twice.
+``constraints.txt`` change.  The chapters are executed once, two at a time, by nbval (``pytest --nbval-lax``
+under pytest-xdist); the executed copies land in ``_build/executed`` and the book is built from them, so
+nothing runs twice.
 
 Other sub-commands: ``setup`` (only the environment), ``execute`` (only the chapters), ``site`` (only
-the HTML, from chapters already executed), ``freeze`` (rewrite constraints.txt from .venv).
+the HTML, from chapters already executed), ``freeze`` (rewrite constraints.txt from .venv), ``gpu`` (the
+prepared GPU check, :mod:`snnlib.gpucheck`; its tiny CPU mode without CUDA), ``stability`` (every ci
+experiment on a second block of seeds, :mod:`tools.stability`; not part of CI).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -103,16 +107,51 @@ def env(**extra: str) -> dict[str, str]:
     return e
 
 
+# The chapters are executed two at a time (pytest-xdist).  "--dist loadfile" keeps every cell of a notebook
+# on one worker: the cells share one kernel, and a chapter's cells depend on the ones before.  No chapter
+# reads a record that another chapter writes in the same run (chapter 03's paralif-events reads the
+# paralif-firing record of its own earlier cell), so the order between chapters does not matter.
+CHAPTER_WORKERS = 2
+PARALLEL = ["-n", str(CHAPTER_WORKERS), "--dist", "loadfile"]
+
+
+def chapter_threads() -> str:
+    """torch threads per chapter: the cores shared out between the chapters that run at once.
+
+    torch's CPU thread pool spins at every parallel op until all its threads arrive; with two chapters of
+    two threads each on two cores, a thread that has lost its core keeps the others spinning.  Measured on
+    the book's 2-core machine, with a unit-test run beside them (load 5-6): chapters 04 and 06, two threads
+    each, sat on one training cell for over 9 minutes, both threads of each kernel busy, until the run was
+    stopped; with one thread each all nine chapters took 419 s.  An OMP_NUM_THREADS already set is kept.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return str(max(1, cores // CHAPTER_WORKERS))
+
+
 def execute() -> None:
     """Execute every chapter once, under nbval, and keep the executed copies for the book."""
     shutil.rmtree(EXECUTED, ignore_errors=True)
     shutil.rmtree(RESULTS, ignore_errors=True)
     t0 = time.time()
-    run([vpy(), "-m", "pytest", "-p", "tools.nbcapture", "--nbval-lax", "--nbval-current-env",
-         "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "notebooks/"],
-        env=env(SNNLIB_STATIC="1", SNNLIB_EXECUTED_DIR=str(EXECUTED), MPLBACKEND=INLINE,
-                SNNLIB_RESULTS=str(RESULTS)))
-    log(f"chapters executed in {time.time() - t0:.0f} s")
+    code = run([vpy(), "-m", "pytest", *PARALLEL, "-p", "tools.nbcapture", "--nbval-lax", "--nbval-current-env",
+                "--nbval-cell-timeout=600", "-p", "no:cacheprovider", "notebooks/"],
+               env=env(SNNLIB_STATIC="1", SNNLIB_EXECUTED_DIR=str(EXECUTED), MPLBACKEND=INLINE,
+                       SNNLIB_RESULTS=str(RESULTS),
+                       OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", chapter_threads())), check=False)
+    report_timings(time.time() - t0)
+    if code != 0:
+        sys.exit(code)
+
+
+def report_timings(wall: float) -> None:
+    """Each chapter's time, from the ``*.timing.json`` that tools/nbcapture.py wrote beside its executed
+    copy: under xdist the workers' own prints are not shown."""
+    rows = [json.loads(p.read_text()) for p in sorted(EXECUTED.glob("*.timing.json"))]
+    for r in rows:
+        state = "FAILED" if r["failed"] else "ok"
+        log(f"  {r['notebook']:<24} {r['seconds']:7.1f} s  {r['cells']:3d} cells  {r['worker']}  {state}")
+    busy = sum(r["seconds"] for r in rows)
+    log(f"{len(rows)} chapters executed in {wall:.0f} s ({busy:.0f} s of cells, {CHAPTER_WORKERS} at a time)")
 
 
 def site() -> Path:
@@ -153,8 +192,11 @@ def test() -> None:
     setup()
     browser_install()
     t0 = time.time()
-    run([vpy(), "-m", "pytest", "-m", "not browser and not built", "-p", "no:cacheprovider", "tests/"], env=env())
-    log(f"unit tests in {time.time() - t0:.0f} s")
+    # the unit tests two at a time too, a test file per worker (module fixtures are built once), with the
+    # cores shared out as for the chapters
+    run([vpy(), "-m", "pytest", *PARALLEL, "-m", "not browser and not built", "-p", "no:cacheprovider", "tests/"],
+        env=env(OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", chapter_threads())))
+    log(f"unit tests in {time.time() - t0:.0f} s ({CHAPTER_WORKERS} at a time)")
     execute()
     t0 = time.time()
     site()
@@ -181,8 +223,27 @@ def freeze() -> None:
     log(f"wrote constraints.txt ({len(lines)} packages)")
 
 
+def gpu() -> None:
+    """The prepared GPU check (snnlib.gpucheck): every neuron and model on CUDA against the CPU, the neuron
+    bench with synchronisation, a slice of the gpu recipe; one JSON record in results/.  On a machine without
+    CUDA it runs the tiny CPU mode (the unit tests run that mode too)."""
+    setup()
+    tiny = [] if subprocess.run([vpy(), "-c", "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"],
+                                cwd=ROOT).returncode == 0 else ["--tiny"]
+    if tiny:
+        log("no CUDA device: running the GPU check's tiny CPU mode")
+    run([vpy(), "-m", "snnlib.gpucheck", *tiny], env=env())
+
+
+def stability() -> None:
+    """Every ci experiment on seeds 10-14 (results/stability/), its claims beside the chapters' run (not part
+    of CI: see tools/stability.py)."""
+    setup()
+    run([vpy(), "-m", "tools.stability"], env=env(OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1")))
+
+
 COMMANDS = {"book": book, "test": test, "setup": setup, "execute": lambda: (setup(), execute()),
-            "site": lambda: (setup(), site()), "freeze": freeze}
+            "site": lambda: (setup(), site()), "freeze": freeze, "gpu": gpu, "stability": stability}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:

@@ -78,7 +78,7 @@ def _forward_backward(module: nn.Module, x: torch.Tensor, device: torch.device, 
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """Output and input gradient of ``module`` on ``x`` (a CPU tensor), on ``device``; ``dtype``: autocast."""
     module = module.to(device)
-    xd = x.to(device).requires_grad_(True)
+    xd = x.detach().clone().to(device).requires_grad_(True)  # a fresh leaf: a CPU .to() would share x
     for m in module.modules():
         if hasattr(m, "reset") and callable(m.reset):
             try:
@@ -90,7 +90,7 @@ def _forward_backward(module: nn.Module, x: torch.Tensor, device: torch.device, 
         y = module(xd)
     y = y if isinstance(y, torch.Tensor) else y[0]
     y.float().sum().backward()
-    return y.detach().float().cpu(), xd.grad.detach().float().cpu()
+    return y.detach().float().cpu().clone(), xd.grad.detach().float().cpu().clone()
 
 
 def _compare(make: Callable[[], nn.Module], x: torch.Tensor, device: torch.device, spikes: bool

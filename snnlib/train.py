@@ -485,26 +485,28 @@ def _train_epoch(run: _Run, loader: DataLoader, epoch: int, monitor: FiringRateM
     run.net.train()
     monitor.reset()
     loss_sum = hits = n = 0.0
-    for batch, (x, y) in enumerate(loader):
-        x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
-        run.opt.zero_grad(set_to_none=True)
-        with torch.autocast(run.device.type, dtype=torch.float16, enabled=run.amp):
-            logits = _logits(run.net(x)).float()
-            batch_loss = _loss(logits, y, run.loss, run.label_smoothing)
-        run.scaler.scale(batch_loss).backward()
-        if not run.amp:  # under AMP the scaler skips a step with inf/NaN gradients, by design
-            _check_finite(run.model, batch_loss, epoch, batch)
-        run.scaler.step(run.opt)
-        run.scaler.update()
-        reset_states(run.model)
-        loss_sum += float(batch_loss.detach()) * len(y)
-        hits += _hits(logits.detach(), y)
-        n += len(y)
-        if not bar.disable:
-            bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{hits / n:.3f}", rate=f"{monitor.rate:.3f}",
-                            refresh=False)
-            bar.update(1)
-    bar.close()
+    try:
+        for batch, (x, y) in enumerate(loader):
+            x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
+            run.opt.zero_grad(set_to_none=True)
+            with torch.autocast(run.device.type, dtype=torch.float16, enabled=run.amp):
+                logits = _logits(run.net(x)).float()
+                batch_loss = _loss(logits, y, run.loss, run.label_smoothing)
+            run.scaler.scale(batch_loss).backward()
+            if not run.amp:  # under AMP the scaler skips a step with inf/NaN gradients, by design
+                _check_finite(run.model, batch_loss, epoch, batch)
+            run.scaler.step(run.opt)
+            run.scaler.update()
+            reset_states(run.model)
+            loss_sum += float(batch_loss.detach()) * len(y)
+            hits += _hits(logits.detach(), y)
+            n += len(y)
+            if not bar.disable:
+                bar.set_postfix(loss=f"{loss_sum / n:.3f}", acc=f"{hits / n:.3f}", rate=f"{monitor.rate:.3f}",
+                                refresh=False)
+                bar.update(1)
+    finally:
+        bar.close()  # also when an epoch raises: a live bar left open redraws after the cell has ended
     if n == 0 and run.world == 1:
         raise ValueError(f"the training loader gave no batch in epoch {epoch + 1}: its dataset is empty "
                          f"({len(loader.dataset)} samples) or drop_last dropped them all; nothing to train on")

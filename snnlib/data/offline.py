@@ -17,6 +17,7 @@ Every builder returns ``(train, test)``, two :class:`ArrayDataset` objects held 
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -112,7 +113,7 @@ def mnist1d(*, cache_dir: Optional[Path] = None, seed: int = 42) -> tuple[ArrayD
     y, y_test = d["y"].astype(np.int64), d["y_test"].astype(np.int64)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")  # per process: two builders never share one
         np.savez(tmp, x=x, y=y, x_test=x_test, y_test=y_test)
         tmp.replace(cache)
     return _pair(x[..., None], y, x_test[..., None], y_test, layout="sequence", n_classes=10, name="mnist1d")
