@@ -57,6 +57,8 @@ NEURONS: dict[str, tuple[str, Callable[[int, int], nn.Module]]] = {
     "ParaLIF": ("ParaLIF", lambda T, F: neurons.ParaLIF()),
     "ParaLIF recurrent": ("ParaLIF", lambda T, F: neurons.ParaLIF(recurrent=True, features=F)),
     "SynapticLIF": ("SynapticLIF", lambda T, F: neurons.SynapticLIF()),
+    # chapter 09 (the reset in parallel)
+    "FPT": ("FPT", lambda T, F: neurons.FPT(K=2)),
 }
 
 
