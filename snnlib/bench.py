@@ -631,6 +631,48 @@ def compare(Ts: Sequence[int] = (16, 64, 256, 1024, 4096), reps: int = 3, batch:
     return table
 
 
+def reset(Ts: Sequence[int] = (64, 256, 1024, 4096), reps: int = 3, batch: int = 32, features: int = 256,
+          out: Optional[TextIO] = None) -> list[dict[str, Any]]:
+    """``python -m snnlib.bench reset`` (chapter 09): the LIF with its reset, exact by fixed point
+    (:func:`snnlib.neurons.fixed_point_lif`), FPT at K = 3, the serial LIF and the reset-free scan, forward
+    + backward on ``[T, batch, features]`` (uniform input in [0, 1.5), soft reset, tau 2, threshold 1), one
+    thread; seconds, each over the serial LIF's, and the fixed point's iteration count."""
+    from .neurons import FPT, LIF, ResetFreeLIF, fixed_point_lif
+    from .utils import torch_threads
+
+    out = sys.stdout if out is None else out
+    rows = []
+    print(f"snnlib.bench reset | torch {torch.__version__} | 1 thread | [T, {batch}, {features}] | fwd+bwd | "
+          f"min of {reps} | {_load()}", file=out)
+    print(f"{'T':>6} {'iters':>6} | {'serial':>9} {'fixed pt':>9} {'FPT K=3':>9} {'no reset':>9} | "
+          f"{'fp/serial':>9} {'FPT/serial':>10} {'nr/serial':>9}", file=out, flush=True)
+    with torch_threads(1):
+        for T in Ts:
+            gen = torch.Generator().manual_seed(T)
+            x = (1.5 * torch.rand(T, batch, features, generator=gen)).requires_grad_(True)
+            g = torch.randn(T, batch, features, generator=gen)
+            lif, fpt, free = LIF(v_reset=None), FPT(K=3, decay_input=True), ResetFreeLIF(tau=2.0)
+            iters = fixed_point_lif(x.detach(), v_reset=None)[2]
+
+            def entry(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], None]:
+                def call() -> None:
+                    x.grad = None
+                    fn(x).backward(g)
+                return call
+
+            t = {k: v[0] for k, v in time_entries({
+                "serial": entry(lif), "fixed point": entry(lambda v: fixed_point_lif(v, v_reset=None)[0]),
+                "FPT K=3": entry(fpt), "no reset": entry(free)}, reps=reps).items()}
+            row = {"T": T, "iterations": iters, **t, "fixed point/serial": t["fixed point"] / t["serial"],
+                   "FPT/serial": t["FPT K=3"] / t["serial"], "no reset/serial": t["no reset"] / t["serial"]}
+            rows.append(row)
+            print(f"{T:>6} {iters:>6} | {t['serial'] * 1e3:>9.2f} {t['fixed point'] * 1e3:>9.2f} "
+                  f"{t['FPT K=3'] * 1e3:>9.2f} {t['no reset'] * 1e3:>9.2f} | {row['fixed point/serial']:>9.2f} "
+                  f"{row['FPT/serial']:>10.2f} {row['no reset/serial']:>9.2f}", file=out, flush=True)
+    print("ms; ratios over the serial LIF (below 1: faster) | " + _load(), file=out)
+    return rows
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m snnlib.bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -672,7 +714,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="batch and features of the input [T, BATCH, FEATURES]")
     c.add_argument("--save", default=None, help="write the table as JSON here (the chapter shows "
                                                 "results/bench/compare.json)")
+    e = sub.add_parser("reset", help="the LIF with its reset in parallel (chapter 09): exact fixed point, FPT, "
+                                     "the serial LIF and the reset-free scan")
+    e.add_argument("--T", type=int, nargs="+", default=[64, 256, 1024, 4096], help="sequence lengths")
+    e.add_argument("--reps", type=int, default=3, help="repetitions per entry (minimum taken)")
+    e.add_argument("--shape", type=int, nargs=2, default=[32, 256], metavar=("BATCH", "FEATURES"),
+                   help="batch and features of the input [T, BATCH, FEATURES]")
     args = parser.parse_args(argv)
+    if args.what == "reset":
+        if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1:
+            parser.error(f"--reps {args.reps} --T {args.T} --shape {args.shape}: expected every value >= 1")
+        reset(args.T, args.reps, args.shape[0], args.shape[1])
+        return 0
     if args.what == "compare":
         if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1:
             parser.error(f"--reps {args.reps} --T {args.T} --shape {args.shape}: expected every value >= 1")

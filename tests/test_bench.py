@@ -103,3 +103,14 @@ def test_attention_bench_times_chapter_04s_shape_at_every_scale():
     rows = bench.attention(Ns=(8,), dims=(16,), T=2, batch=1, heads=2, rate=0.5, reps=1, min_rep_s=0.0, out=out)
     assert len(rows) == 1 and rows[0]["picks"] in ("qk_v", "q_kv")
     assert "spike rate 0.5" in out.getvalue() and "[T=2, N=1, heads=2" in out.getvalue()
+
+
+def test_reset_bench_times_the_four_forms_and_counts_iterations():
+    import io
+
+    out = io.StringIO()
+    rows = bench.reset([8], reps=1, batch=2, features=3, out=out)
+    r, = rows
+    assert r["T"] == 8 and 1 <= r["iterations"] <= 9
+    assert {"serial", "fixed point", "FPT K=3", "no reset"} <= set(r) and r["fixed point/serial"] > 0
+    assert "fp/serial" in out.getvalue()
