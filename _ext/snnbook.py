@@ -1,10 +1,17 @@
-"""Sphinx extension of the book: local plotly.js and widget renderer, only where a page needs them;
-author–year citations.
+"""Sphinx extension of the book: light pages (plotly.js, MathJax, icons and search only where needed),
+the widget renderer, author–year citations.
 
-* plotly.js comes from the installed ``plotly`` package (its version matches the figures' JSON).  It is
-  added, deferred, only to pages whose body holds a plotly figure; the figures' inline scripts wait for
-  the window's load event when ``Plotly`` is not defined yet.
-* MathJax 3 and ``embed.js`` are vendored in ``assets/vendor`` (see its README).
+* plotly.js: a partial bundle (core with scatter, and heatmap: the only trace types the book draws),
+  vendored in ``assets/vendor/plotly`` by ``tools/build_plotly_bundle.py`` at the plotly.js version of the
+  installed ``plotly`` package (the build stops when the two differ).  It is added, deferred, only to pages
+  whose body holds a plotly figure; a page whose figures use another trace type gets the full
+  ``plotly.min.js`` of the ``plotly`` package instead.  The figures' inline scripts wait for the window's
+  load event when ``Plotly`` is not defined yet.
+* MathJax 3 and ``embed.js`` are vendored in ``assets/vendor`` (see its README).  MathJax is loaded as
+  its components (startup, TeX input, CHTML output, assistive MathML) without the 0.4 MB context menu.
+* Icons: the theme's Font Awesome web fonts, cut down at build time to the icons the pages use (the
+  theme's 1.5 MB ``fontawesome.js`` is not loaded: see ``templates/layout.html``); the search index only
+  on the search page.
 * ``assets/snn-mathfit.js`` fits display equations to a narrow column (stacked, then scaled down).
 * ``embed.js`` of ``@jupyter-widgets/html-manager`` renders saved widget state without require.js.  It is
   added, deferred, only to pages whose body holds a saved widget view.
@@ -13,6 +20,8 @@ author–year citations.
 """
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +34,7 @@ from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
 from pybtex.style.sorting import BaseSortingStyle
 from pybtex.style.template import join, node
+from sphinx.errors import ExtensionError
 from sphinxcontrib.bibtex.plugin import register_plugin
 from sphinxcontrib.bibtex.style.referencing import BracketStyle, GroupReferenceStyle
 from sphinxcontrib.bibtex.style.referencing.basic_author_year import (
@@ -35,7 +45,13 @@ from sphinxcontrib.bibtex.style.referencing.extra_label import ExtraLabelReferen
 from sphinxcontrib.bibtex.style.referencing.extra_year import ExtraYearReferenceStyle
 from sphinxcontrib.bibtex.style.template import join2, post_text, pre_text, reference
 
+HERE = Path(__file__).resolve().parent
+#: the partial bundle (assets/vendor/plotly, made by tools/build_plotly_bundle.py) and its trace types
+PLOTLY_PARTIAL = "vendor/plotly/plotly-snn.min.js"
+PLOTLY_PARTIAL_TRACES = frozenset({"scatter", "heatmap"})
+#: the full bundle, copied from the plotly package for a page that draws another trace type
 PLOTLY_TARGET = "vendor/plotly.min.js"
+_VERSION = re.compile(r"plotly\.js v(\d+\.\d+\.\d+)")
 
 
 def _plotly_js() -> Path:
@@ -47,7 +63,24 @@ def _plotly_js() -> Path:
     return path
 
 
+def _js_version(path: Path) -> str | None:
+    m = _VERSION.search(path.read_text(encoding="utf-8", errors="replace")[:600])
+    return m.group(1) if m else None
+
+
+def _check_plotly_partial(app, config) -> None:
+    """The vendored partial bundle must be the plotly.js version that the plotly package writes figures for."""
+    partial = Path(app.confdir) / "assets" / PLOTLY_PARTIAL
+    full = _js_version(_plotly_js())
+    if not partial.exists() or _js_version(partial) != full:
+        raise ExtensionError(
+            f"{partial} is missing or not plotly.js v{full} (the installed plotly package's): rebuild it "
+            f"with `python -m tools.build_plotly_bundle` (needs node and npm)")
+
+
 def _copy_plotly(app, exception) -> None:
+    # always copied (pages are written in parallel, so which page needs it is not known here); served
+    # only to a page whose figures use a trace type outside the partial bundle
     if exception is not None or app.builder.format != "html":
         return
     target = Path(app.outdir) / "_static" / PLOTLY_TARGET
@@ -58,6 +91,22 @@ def _copy_plotly(app, exception) -> None:
 # What in a page's body needs plotly.js or the widget renderer.
 PLOTLY_MARKERS = ("snn-plotly-graph", "Plotly.newPlot", "application/vnd.plotly")
 WIDGET_MARKERS = ("application/vnd.jupyter.widget-view+json",)
+_SPEC = re.compile(r"var spec=(\{.*?\});var gd=document\.getElementById", re.S)
+
+
+def plotly_trace_types(body: str) -> set[str] | None:
+    """The trace types of the page's plotly figures (snnlib.viz's inline specs), None if unreadable."""
+    specs = _SPEC.findall(body)
+    if len(specs) != body.count("Plotly.newPlot(") or "application/vnd.plotly" in body:
+        return None
+    types: set[str] = set()
+    for spec in specs:
+        try:
+            data = json.loads(spec).get("data", [])
+        except ValueError:
+            return None
+        types |= {t.get("type", "scatter") for t in data}
+    return types
 
 
 def _page_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -69,10 +118,104 @@ def _page_scripts(app, pagename, templatename, context, doctree) -> None:
     if 'class="math' in body:
         app.add_js_file("snn-mathfit.js", priority=600, defer="defer")
     if any(m in body for m in PLOTLY_MARKERS):
-        app.add_js_file(PLOTLY_TARGET, priority=100, defer="defer")
+        types = plotly_trace_types(body)
+        if types is not None and types <= PLOTLY_PARTIAL_TRACES:
+            app.add_js_file(PLOTLY_PARTIAL, priority=100, defer="defer")
+        else:
+            app.add_js_file(PLOTLY_TARGET, priority=100, defer="defer")
     if any(m in body for m in WIDGET_MARKERS):
         app.add_js_file(None, body=MATHJAX2_SHIM, priority=105)
         app.add_js_file("vendor/widgets/embed.js", priority=110, defer="defer")
+
+
+# Stylesheets and scripts that every page gets from an extension but that only some pages use: each is
+# dropped from a page whose body has none of its markers (a prose page carries no notebook cell and,
+# today, no sphinx-design component).
+PAGE_ONLY_ASSETS = {
+    "sphinx-design.min.css": re.compile(r'class="[^"]*\bsd-'),
+    "design-tabs.js": re.compile(r'class="[^"]*\bsd-tab'),
+    "mystnb.": re.compile(r'class="[^"]*\b(cell|cell_input|cell_output|pasted-[a-z]+)\b'),
+}
+
+
+def _drop_unused_assets(app, pagename, templatename, context, doctree) -> None:
+    """Leave out of this page the extensions' stylesheets and scripts that nothing in its body uses.
+
+    ``css_files`` and ``script_files`` are the builder's lists, restored after each page by Sphinx.
+    """
+    body = context.get("body") or ""
+    unused = [name for name, marker in PAGE_ONLY_ASSETS.items() if not marker.search(body)]
+    if not unused:
+        return
+    for key in ("css_files", "script_files"):
+        assets = context.get(key)
+        if assets:
+            assets[:] = [a for a in assets
+                         if not any(Path(str(getattr(a, "filename", a) or "")).name.startswith(u) for u in unused)]
+
+
+# ---- icons: the theme's Font Awesome web fonts, cut down to the icons the site uses ------------------
+
+FA_FONTS = {  # the theme's web font -> the cut-down font the book serves (see _static/snnbook.css)
+    "fa-solid-900.ttf": "fa-solid-900.woff",
+    "fa-regular-400.ttf": "fa-regular-400.woff",
+    "fa-brands-400.ttf": "fa-brands-400.woff",
+}
+FA_SUBSET_DIR = "vendor/fa-subset"
+_FA_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:(?:before|after),?)+)\{content:"\\([0-9a-f]{4,5})"\}')
+_FA_NAME = re.compile(r"\bfa-[a-z0-9-]+")
+_PUA = re.compile(r'\\([ef][0-9a-f]{3})(?![0-9a-f])|([\ue000-\uf8ff])')
+
+
+def icon_codepoints(outdir: Path) -> set[int]:
+    """Every Font Awesome code point the site can show.
+
+    The ``fa-*`` class names in the pages and in the scripts under ``_static``, looked up in the theme's
+    stylesheet; and every private-use character that a stylesheet names outside those class rules (the
+    theme's admonition and navigation icons, ``--pst-icon-*``).
+    """
+    static = outdir / "_static"
+    by_name: dict[str, int] = {}
+    loose: set[int] = set()
+    for css in static.rglob("*.css"):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        for names, cp in _FA_RULE.findall(text):
+            for name in re.findall(r"fa-[a-z0-9-]+", names):
+                by_name[name] = int(cp, 16)
+        rest = _FA_RULE.sub("", text)
+        for esc, lit in _PUA.findall(rest):
+            loose.add(int(esc, 16) if esc else ord(lit))
+    used: set[str] = set()
+    for path in list(outdir.rglob("*.html")) + list(static.rglob("*.js")):
+        if "vendor" in path.relative_to(outdir).parts or path.name == "fontawesome.js":   # not loaded
+            continue
+        used |= set(_FA_NAME.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return loose | {by_name[n] for n in used if n in by_name}
+
+
+def _subset_icon_fonts(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    from fontTools import subset
+
+    outdir = Path(app.outdir)
+    webfonts = outdir / "_static" / "vendor" / "fontawesome" / "webfonts"
+    target = outdir / "_static" / FA_SUBSET_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    codepoints = icon_codepoints(outdir)
+    for src, dst in FA_FONTS.items():
+        if not (webfonts / src).exists():
+            raise ExtensionError(f"Font Awesome font {src} not found under {webfonts} (pydata-sphinx-theme changed?)")
+        options = subset.Options()
+        options.flavor = "woff"
+        options.layout_features = ["*"]
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        font = subset.load_font(str(webfonts / src), options)
+        sub = subset.Subsetter(options)
+        sub.populate(unicodes=codepoints)
+        sub.subset(font)
+        subset.save_font(font, str(target / dst), options)
 
 
 # ---- citations: author–year, in the text and in the bibliography ---------------------------------
@@ -199,9 +342,11 @@ def _add_assets(app, config) -> None:
     # Added here rather than in _config.yml: Jupyter Book 1 puts a <script> tag on every page for each
     # .js file below html_static_path, which would load all of MathJax's components eagerly.
     assets = Path(app.confdir) / "assets"
-    if not (assets / "vendor" / "mathjax" / "tex-chtml.js").exists():
+    if not (assets / "vendor" / "mathjax" / "startup.js").exists():
         raise FileNotFoundError(f"vendored MathJax missing under {assets}/vendor (see assets/vendor/README.md)")
     config.html_static_path.append(str(assets))
+    # templates/layout.html: no fontawesome.js, and the search index only on the search page
+    config.templates_path.insert(0, str(HERE / "templates"))
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -233,7 +378,10 @@ def setup(app):
     _plotly_js()  # fail early, with the path, if plotly is missing
     _register_citation_styles()
     app.connect("config-inited", _add_assets)
+    app.connect("config-inited", _check_plotly_partial)
     app.connect("html-page-context", _page_scripts, priority=500)
     app.connect("html-page-context", _dedupe_scripts, priority=1)
+    app.connect("html-page-context", _drop_unused_assets, priority=2)
     app.connect("build-finished", _copy_plotly)
+    app.connect("build-finished", _subset_icon_fonts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

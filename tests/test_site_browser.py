@@ -545,7 +545,7 @@ def test_code_cells_fit_the_column(loaded):
     assert not offenders, "code cells wider than the content column at 1280 px:\n" + "\n".join(offenders)
 
 
-HEAVY_JS = ("plotly.min.js", "widgets/embed.js")
+HEAVY_JS = ("plotly.min.js", "plotly-snn.min.js", "widgets/embed.js")
 
 
 def _cold_load(loaded, rel: str) -> dict:
@@ -565,9 +565,16 @@ def _cold_load(loaded, rel: str) -> dict:
     }""")
 
 
+#: the most a page may load, everything included (HTML, styles, scripts, fonts, images), uncompressed
+CHAPTER_MAX_BYTES = 4_000_000
+PAGE_MAX_BYTES = 1_500_000
+
+
 def test_page_weight(loaded):
-    """Pages without a plotly figure or saved widget load neither library; every page's weight printed."""
-    loaded_heavy = []
+    """Every page within its weight (chapters 4 MB, other pages 1.5 MB, all it loads); heavy scripts only
+    where needed: plotly.js and the widget renderer only with a figure or widget, Font Awesome's 1.5 MB
+    fontawesome.js nowhere (the web fonts draw the icons), the search index only on the search page."""
+    problems = []
     for page_path in _pages():
         rel = page_path.relative_to(SITE).as_posix()
         text = page_path.read_text(encoding="utf-8")
@@ -575,10 +582,18 @@ def test_page_weight(loaded):
         fcp = "n/a" if m["fcp"] is None else f"{m['fcp']:.0f} ms"
         print(f"[weight] {rel}: {m['bytes'] / 1e6:.2f} MB transferred, first contentful paint {fcp}")
         needs = 'class="snn-plotly-graph"' in text or "application/vnd.jupyter.widget-view+json" in text
-        heavy = [s for s in m["scripts"] if s.endswith(HEAVY_JS)]
+        heavy = [s for s in m["scripts"] if s.split("?")[0].endswith(HEAVY_JS)]
         if heavy and not needs:
-            loaded_heavy.append(f"{rel}: {heavy}")
-    assert not loaded_heavy, "pages with no figure or widget load plotly/widget JS:\n" + "\n".join(loaded_heavy)
+            problems.append(f"{rel}: no figure or widget, but loads {heavy}")
+        limit = CHAPTER_MAX_BYTES if page_path.parent.name == "notebooks" else PAGE_MAX_BYTES
+        if m["bytes"] > limit:
+            problems.append(f"{rel}: {m['bytes'] / 1e6:.2f} MB, over {limit / 1e6:.1f} MB")
+        names = [s.split("?")[0].rsplit("/", 1)[-1] for s in m["scripts"]]
+        if "fontawesome.js" in names:
+            problems.append(f"{rel}: loads fontawesome.js")
+        if "searchindex.js" in names and rel != "search.html":
+            problems.append(f"{rel}: loads the search index")
+    assert not problems, "page weight:\n" + "\n".join(problems)
 
 
 def test_heavy_scripts_are_deferred():
@@ -666,6 +681,138 @@ def test_plotly_labels_and_legends_stay_clear(loaded, width):
         page, _, _ = loaded(rel, width)
         problems += [f"{rel}: {b}" for b in page.evaluate(PLOTLY_COVERED_OR_CLIPPED)]
     assert not problems, f"plotly figures at {width} px:\n" + "\n".join(problems)
+
+
+# ---- navigation: the article header's sidebar buttons, at phone, projector and desktop width -----------
+
+NAV_WIDTHS = {"phone": 390, "projector": 1024, "desktop": 1280}
+
+
+def _visible_links(page, selector: str) -> int:
+    return page.evaluate("""(sel) => Array.from(document.querySelectorAll(sel))
+        .filter(a => { const r = a.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length""", selector)
+
+
+def _wait_open(page, dialog: str, links: str, what: str) -> None:
+    page.wait_for_function(f"document.querySelector('{dialog}') && document.querySelector('{dialog}').open",
+                           timeout=5000)
+    n = _visible_links(page, f"{dialog} {links}")
+    assert n > 0, f"{what}: the drawer {dialog} opened with no visible link"
+    page.keyboard.press("Escape")
+    page.wait_for_function(f"!document.querySelector('{dialog}').open", timeout=5000)
+
+
+@pytest.mark.parametrize("width", NAV_WIDTHS.values(), ids=NAV_WIDTHS.keys())
+def test_sidebar_buttons_open_the_drawers(browser, server, width):
+    """A real click on the visible sidebar buttons of a chapter: below 992 px the chapter list opens as a
+    drawer, from 992 px it hides and shows again; below 1200 px the page contents open as a drawer, from
+    1200 px they are beside the text.  The site header (a second search box) is not shown."""
+    chapters = _chapters()
+    assert chapters, "no chapter pages in the site"
+    rel = chapters[0].relative_to(SITE).as_posix()
+    page, _, errors = _open(browser, server, rel, width)
+    what = f"{rel} at {width} px"
+    try:
+        page.wait_for_load_state("load")
+        assert not page.locator("#pst-header").is_visible(), f"{what}: the site header is shown"
+        primary = page.locator(".bd-header-article .primary-toggle")
+        assert primary.is_visible(), f"{what}: no visible chapter-list button"
+        sidebar = page.locator("#pst-primary-sidebar")
+        if width < 992:
+            primary.click()
+            _wait_open(page, "#pst-primary-sidebar-modal", ".bd-docs-nav a", what)
+        else:
+            assert _visible_links(page, "#pst-primary-sidebar .bd-docs-nav a") > 0, f"{what}: no chapter list"
+            shown = "document.querySelector('#pst-primary-sidebar').checkVisibility({visibilityProperty: true})"
+            primary.click()
+            page.wait_for_function(f"!{shown}", timeout=5000)
+            primary.click()
+            page.wait_for_function(shown, timeout=5000)
+            assert sidebar.is_visible()
+        secondary = page.locator(".bd-header-article .secondary-toggle")
+        if width < 1200:
+            assert secondary.is_visible(), f"{what}: no visible page-contents button"
+            secondary.click()
+            _wait_open(page, "#pst-secondary-sidebar-modal", "#pst-page-toc-nav a", what)
+        else:
+            assert _visible_links(page, "#pst-secondary-sidebar #pst-page-toc-nav a") > 0, \
+                f"{what}: the page contents are not beside the text"
+        assert not errors, f"{what}: script errors: {errors[:5]}"
+    finally:
+        page.context.close()
+
+
+def test_every_page_has_a_favicon():
+    missing = []
+    for page_path in _pages():
+        text = page_path.read_text(encoding="utf-8")
+        if 'http-equiv="Refresh"' in text:                    # index.html: a redirect, no page of its own
+            continue
+        m = re.search(r'<link rel="(?:shortcut )?icon" href="([^"]+)"', text)
+        if not m or not (page_path.parent / m.group(1).split("?")[0]).exists():
+            missing.append(_rel(page_path))
+    assert not missing, f"pages with no favicon: {missing}"
+
+
+# ---- nothing wider than a phone -----------------------------------------------------------------------
+
+WIDEST = """() => {
+  const vw = document.documentElement.clientWidth;
+  let worst = null;
+  for (const el of document.querySelectorAll('.bd-main *')) {
+    const r = el.getBoundingClientRect();
+    if (r.right > vw + 1 && r.width > 0 && (!worst || r.right > worst.right) &&
+        el.checkVisibility({visibilityProperty: true})) {
+      let clipped = false;        // inside a box that scrolls or clips it, it does not widen the page
+      for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== 'visible') { clipped = true; break; }
+      }
+      if (!clipped) worst = {right: Math.round(r.right), tag: el.tagName.toLowerCase(),
+                             cls: String(el.className).slice(0, 40), text: (el.textContent || '').trim().slice(0, 60)};
+    }
+  }
+  return {scroll: document.documentElement.scrollWidth, vw: vw, worst: worst};
+}"""
+
+
+def test_no_page_is_wider_than_a_phone(loaded):
+    """At 390 px no page scrolls sideways: everything wider than the column scrolls in its own box."""
+    wide = []
+    for page_path in _pages():
+        rel = page_path.relative_to(SITE).as_posix()
+        page, _, _ = loaded(rel, 390)
+        res = page.evaluate(WIDEST)
+        if res["scroll"] > res["vw"] + 1:
+            wide.append(f"{rel}: {res['scroll']} px wide in a {res['vw']} px viewport, widest: {res['worst']}")
+    assert not wide, "pages wider than the 390 px viewport:\n" + "\n".join(wide)
+
+
+# ---- no Python warning left in an executed chapter -------------------------------------------------------
+
+PY_WARNING = re.compile(r"\b(?:[A-Z][A-Za-z]*)?Warning\b(?=:)")
+
+
+def test_no_executed_output_holds_a_python_warning():
+    """No cell output of an executed chapter shows a Python warning (UserWarning, DeprecationWarning, ...)."""
+    chapters = _chapters()
+    assert chapters, "no chapter pages in the site"
+    found = []
+    for page_path in chapters:
+        nb = _executed_notebook(page_path)
+        assert nb.exists(), f"no executed notebook for {page_path.name} at {nb}"
+        cells = [c for c in json.loads(nb.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        for i, cell in enumerate(cells):
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream":
+                    text = "".join(out.get("text", ""))
+                elif out.get("output_type") in ("display_data", "execute_result"):
+                    text = "".join(out.get("data", {}).get("text/plain", ""))
+                else:
+                    continue
+                for line in text.splitlines():
+                    if PY_WARNING.search(line):
+                        found.append(f"{nb.name} code cell {i} ({out.get('name', out['output_type'])}): {line.strip()[:160]}")
+    assert not found, "Python warnings in executed outputs:\n" + "\n".join(found)
 
 
 # Last in this module: a full-page screenshot resizes the viewport while it is taken, and the responsive
