@@ -246,7 +246,7 @@ def _one_seed(scale: str, s: dict[str, Any], seed: int, progress: bool) -> dict[
     mae = build_mae(encoder, s)
     pre_path = None if ckpt_root is None else ckpt_root / f"pretrain-seed{seed}.pt"
     if pre_path is not None and pre_path.is_file():     # resume: the pre-trained weights and their record
-        saved = torch.load(pre_path, map_location="cpu", weights_only=False)
+        saved = torch.load(pre_path, map_location="cpu", weights_only=True)  # weights and plain data only: no code runs
         mae.load_state_dict(saved["state"])
         pre = saved["record"]
     else:
