@@ -204,14 +204,37 @@ class EnergyReport:
         return "\n".join(rows)
 
 
+def _infer_batch_size(x: torch.Tensor, T: int, first: Optional[nn.Module]) -> int:
+    """``energy_report``'s rule for the number of samples in ``x`` (see its docstring)."""
+    shape = tuple(x.shape)
+    if x.dim() <= 2 or shape[0] != T:
+        return shape[0]
+    if x.dim() == 4:
+        if isinstance(first, nn.Conv2d) and first.in_channels == shape[1]:
+            return shape[0]  # static images [N, C, H, W] with N == T
+        raise ValueError(
+            f"x has shape {shape} and T={T}: it may be static images [N={shape[0]}, C, H, W] ({shape[0]} "
+            f"samples) or time-first [T={T}, N={shape[1]}, *] ({shape[1]} samples); pass batch_size="
+        )
+    return shape[1]  # time-first [T, N, *]
+
+
 @torch.no_grad()
 def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Optional[int] = None,
                   encoding: str | Iterable[str] = "first", neuron_types: Sequence[type] = (),
                   nonbinary: str = "ac", e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ) -> EnergyReport:
     r"""Run ``model(x)`` once and count FLOPs, firing rates, SOPs and energy per sample.
 
-    ``T`` is the number of time steps the model runs; ``batch_size`` the number of samples in ``x``
-    (default ``x.shape[1]`` when ``x`` is time-first with ``x.shape[0] == T``, else ``x.shape[0]``).
+    ``T`` is the number of time steps the model runs; ``batch_size`` the number of samples in ``x``.
+    Without ``batch_size`` it is read from ``x``'s shape by the book's layouts (static images are
+    ``[N, C, H, W]``, event frames ``[T, N, C, H, W]``, sequences ``[T, N, F]``):
+
+    * ``x.shape[0] != T``: ``x.shape[0]`` (static input, or batch-first ``[N, T, *]``);
+    * ``x.shape[0] == T`` and ``x`` has 4 dimensions: static images ``[N, C, H, W]`` (N happens to equal
+      T), so ``x.shape[0]``, when the first synaptic layer is a ``Conv2d`` with ``x.shape[1]`` input
+      channels; otherwise the shape is ambiguous and a ``ValueError`` asks for ``batch_size``;
+    * ``x.shape[0] == T`` and ``x`` has 3, 5 or more dimensions: time-first ``[T, N, *]``, ``x.shape[1]``;
+    * ``x`` with 1 or 2 dimensions: ``x.shape[0]``.
     ``encoding`` names the layers counted as MACs: ``"first"`` (the first synaptic layer to run, the
     papers' rule) or an iterable of module names.
 
@@ -228,8 +251,11 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
         raise ValueError(f"nonbinary={nonbinary!r}; expected 'ac' or 'mac'")
     if not isinstance(T, int) or T < 1:
         raise ValueError(f"T={T!r} must be a positive int")
-    if batch_size is None:
-        batch_size = x.shape[1] if (x.dim() >= 3 and x.shape[0] == T) else x.shape[0]
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise ValueError(f"batch_size={batch_size!r} must be a positive int (the number of samples in x)")
+    if not isinstance(x, torch.Tensor) or x.dim() == 0:
+        raise ValueError(f"x={x!r:.60} must be a tensor with a batch dimension")
     seen: dict[str, list] = {}  # name -> [module, macs, nonzero, numel]
     order: list[str] = []
 
@@ -255,6 +281,8 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
         for h in handles:
             h.remove()
         model.train(was_training)
+    if batch_size is None:
+        batch_size = _infer_batch_size(x, T, seen[order[0]][0] if order else None)
     if isinstance(encoding, str):
         if encoding != "first":
             raise ValueError(f"encoding={encoding!r}; expected 'first' or an iterable of layer names")

@@ -98,3 +98,17 @@ def test_non_finite_input_is_refused_by_name():
     x[2, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="x_seq holds NaN"):
         fixed_point_lif(x)
+
+
+@pytest.mark.parametrize("v_reset", [None, 0.0, 0.2])
+def test_lif_method_fixed_point_equals_the_serial_lif_with_its_sequences(v_reset):
+    from snnlib.neurons import LIF
+
+    x = torch.rand(17, 3, 4, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * 2.5
+    serial = LIF(v_reset=v_reset, store_v_seq=True)
+    fixed = LIF(v_reset=v_reset, store_v_seq=True, method="fixed_point")
+    assert torch.equal(serial(x), fixed(x))
+    assert (serial.h_seq - fixed.h_seq).abs().max() <= 1e-10 and (serial.v_seq - fixed.v_seq).abs().max() <= 1e-10
+    assert 1 <= fixed.iterations <= 18 and serial.iterations is None
+    with pytest.raises(ValueError, match="method='scan'"):
+        LIF(method="scan")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from .. import config
 from . import events, offline, real
 from .events import EVENT_DTYPE, EventDataset, dvs_digit_events, dvs_digits, events_to_frames, simulate_dvs
 from .offline import ArrayDataset, delayed_recall, digits, digits_images, mnist1d, yin_yang
-from .real import FramesDataset, MissingDataError
+from .real import CorruptDataError, FramesDataset, MissingDataError
 
 __all__ = [
     "split_loaders",
@@ -42,6 +43,7 @@ __all__ = [
     "time_first_collate",
     "collate_for",
     "MissingDataError",
+    "CorruptDataError",
     "ArrayDataset",
     "EventDataset",
     "FramesDataset",
@@ -205,6 +207,13 @@ def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int]
     """
     spec = _spec(name)
     scale_name = config.check_scale(scale)
+    for arg, value, what in (("train_size", train_size, "the number of training samples to keep, or None for all"),
+                             ("batch_size", batch_size, "samples per batch, or None for the scale's default")):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1):
+            raise ValueError(f"{arg}={value!r}; expected a positive int ({what})")
+    if num_workers is not None and (isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral)
+                                    or num_workers < 0):
+        raise ValueError(f"num_workers={num_workers!r}; expected an int >= 0 (0: load in the main process)")
     train, test = datasets(name, root=root, download=download, **options)
     if train_size is not None and train_size < len(train):
         if not isinstance(train, ArrayDataset):
@@ -213,8 +222,6 @@ def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int]
         train = ArrayDataset(train.x[:train_size], train.y[:train_size], layout=train.layout,
                              n_classes=train.n_classes, name=train.name)
     bs = spec.batch_size[scale_name] if batch_size is None else int(batch_size)
-    if bs < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be >= 1")
     if num_workers is None:
         cpus = os.cpu_count() or 1
         num_workers = 0 if spec.offline else config.choose(ci=0, gpu=min(4, cpus), full=min(8, cpus),

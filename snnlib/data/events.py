@@ -168,6 +168,8 @@ def events_to_frames(events: Sequence[np.ndarray], sensor_size: tuple[int, int, 
     tonic's bins span a stream from its first to its last event, end excluded, so the last event (and any
     that share its time stamp) is left out.
     """
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T={T!r} must be a positive int (the number of time bins)")
     from tonic.transforms import ToFrame
 
     to_frame = ToFrame(sensor_size=sensor_size, n_time_bins=T)
@@ -179,6 +181,8 @@ def dvs_digits(T: int = 10, *, seed: int = 0, **simulation) -> tuple[ArrayDatase
 
     The events of both splits (:func:`dvs_digit_events`) are binned once with tonic's ``ToFrame``.
     """
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:  # before the simulation, not after it
+        raise ValueError(f"T={T!r} must be a positive int (the number of time bins)")
     out = []
     for train in (True, False):
         ds = dvs_digit_events(train, seed=seed, **simulation)

@@ -24,7 +24,9 @@ by rows), as in the PSN paper's code.
 """
 from __future__ import annotations
 
+import functools
 import os
+import pickle
 import re
 from pathlib import Path
 from typing import Callable, Optional
@@ -35,6 +37,7 @@ from torch.utils.data import Dataset
 
 __all__ = [
     "MissingDataError",
+    "CorruptDataError",
     "FramesDataset",
     "shd",
     "nmnist",
@@ -58,6 +61,48 @@ class MissingDataError(FileNotFoundError):
     def __init__(self, message: str, downloadable: bool = False):
         super().__init__(message)
         self.downloadable = downloadable
+
+
+class CorruptDataError(ValueError):
+    """A dataset file is there but cannot be read (truncated, empty, or not in the dataset's format); the
+    message names the file and says how to get it again.  ``path``: the file (or folder)."""
+
+    def __init__(self, message: str, path: os.PathLike | str):
+        super().__init__(message)
+        self.path = Path(path)
+
+
+def _corrupt(name: str, path: os.PathLike | str, problem: str, source: str, hint: str) -> CorruptDataError:
+    return CorruptDataError(
+        f"{name}: {path} {problem}.\n"
+        f"  source:   {source}\n"
+        f"  {hint}\n"
+        f"  The data root is set by the environment variable SNNLIB_DATA (default ~/.cache/snnlib/data).",
+        path)
+
+
+#: where each dataset comes from and how to fetch it again, for :class:`CorruptDataError`
+_REFETCH = {
+    "SHD": ("https://zenkelab.org/datasets/shd_train.h5.zip and shd_test.h5.zip",
+            "Delete the file and unzip it again, or delete it and pass download=True (--download on the command "
+            "line) to fetch it with tonic."),
+    "N-MNIST": ("https://www.garrickorchard.com/datasets/n-mnist (Train.zip, Test.zip)",
+                "Delete the folder and unzip the archive again, or pass download=True (--download on the command "
+                "line) to fetch it with tonic."),
+    "DVS128 Gesture": ("tonic's preprocessed release, ibmGestureTrain.tar.gz and ibmGestureTest.tar.gz",
+                       "Delete the folder and extract the archive again, or pass download=True (--download on the "
+                       "command line) to fetch it with tonic."),
+    "CIFAR10-DVS": ("the original release, 'CIFAR10-DVS' on figshare (article 4724671), one zip per class",
+                    "Unzip that class's archive again (snnlib has no downloader for it)."),
+}
+
+
+def _refetch(name: str, path: os.PathLike | str, problem: str) -> CorruptDataError:
+    source, hint = _REFETCH[name]
+    return _corrupt(name, path, problem, source, hint)
+
+
+_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError)
 
 
 def _missing(name: str, where: Path, expected: str, source: str, download_hint: str,
@@ -88,30 +133,56 @@ class FramesDataset(Dataset):
     layout = "sequence"
 
     def __init__(self, events: Dataset, sensor_size: tuple[int, int, int], T: int, n_classes: int,
-                 shape: Optional[tuple[int, ...]] = None, pre: Optional[Callable] = None):
+                 shape: Optional[tuple[int, ...]] = None, pre: Optional[Callable] = None,
+                 title: Optional[str] = None, file_of: Optional[Callable[[int], str]] = None):
         from tonic.transforms import ToFrame
 
-        if not isinstance(T, int) or T < 1:
-            raise ValueError(f"T={T!r} must be a positive int")
+        _check_T(T)
         self.events = events
         self.sensor_size = tuple(sensor_size)
         self.T = T
         self.n_classes = n_classes
         self.shape = shape
         self.pre = pre
+        self.title = title  # the dataset's name in _REFETCH, to name a file that cannot be read
+        self.file_of = file_of  # index -> the file that holds sample ``index``
         self.to_frame = ToFrame(sensor_size=self.sensor_size, n_time_bins=T)
 
     def __len__(self) -> int:
         return len(self.events)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        events, label = self.events[index]
+        try:
+            events, label = self.events[index]
+        except CorruptDataError:
+            raise
+        except _READ_ERRORS as e:
+            if self.title is None or self.file_of is None:
+                raise
+            raise _refetch(self.title, self.file_of(index),
+                           f"could not be read (sample {index}: {type(e).__name__}: {e}); the file is truncated "
+                           "or damaged") from e
         if self.pre is not None:
             events = self.pre(events)
         frames = torch.from_numpy(np.asarray(self.to_frame(events), dtype=np.float32))
         if self.shape is not None:
             frames = frames.reshape(self.T, *self.shape)
         return frames, int(label)
+
+
+def _const(path: Path, index: int) -> Path:
+    return path
+
+
+def _data_at(ds, index: int):
+    return ds.data[index]
+
+
+def _check_T(T) -> int:
+    """The number of time bins: refused before tonic sees it (tonic fails on T = 0 with an UnboundLocalError)."""
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T={T!r} must be a positive int (the number of time bins)")
+    return T
 
 
 def _downsample(sensor_size: tuple[int, int, int], size: Optional[int]):
@@ -211,9 +282,17 @@ def shd(root: Path, train: bool = True, *, T: int = 100, download: bool = False)
     """
     import tonic.datasets
 
+    _check_T(T)
     cls = tonic.datasets.SHD if download else _offline_class("SHD")
-    return FramesDataset(cls(str(root), train=train), tonic.datasets.SHD.sensor_size, T, n_classes=20,
-                         shape=(700,))
+    where = Path(root) / "SHD" / f"shd_{'train' if train else 'test'}.h5"
+    try:
+        ds = cls(str(root), train=train)
+    except (OSError, KeyError, ValueError) as e:
+        if isinstance(e, MissingDataError) or not where.is_file():
+            raise
+        raise _refetch("SHD", where, f"is not a readable HDF5 file of SHD ({type(e).__name__}: {e})") from e
+    return FramesDataset(ds, tonic.datasets.SHD.sensor_size, T, n_classes=20, shape=(700,), title="SHD",
+                         file_of=functools.partial(_const, where))
 
 
 # ---------------------------------------------------------------------------------------------- N-MNIST
@@ -226,9 +305,11 @@ def nmnist(root: Path, train: bool = True, *, T: int = 10, download: bool = Fals
     """
     import tonic.datasets
 
+    _check_T(T)
     cls = tonic.datasets.NMNIST if download else _offline_class("NMNIST")
     ds = cls(str(root), train=train, first_saccade_only=first_saccade_only)
-    return FramesDataset(ds, tonic.datasets.NMNIST.sensor_size, T, n_classes=10)
+    return FramesDataset(ds, tonic.datasets.NMNIST.sensor_size, T, n_classes=10, title="N-MNIST",
+                         file_of=functools.partial(_data_at, ds))
 
 
 # --------------------------------------------------------------------------------------- DVS128 Gesture
@@ -242,9 +323,12 @@ def dvs_gesture(root: Path, train: bool = True, *, T: int = 16, size: Optional[i
     """
     import tonic.datasets
 
+    _check_T(T)
     cls = tonic.datasets.DVSGesture if download else _offline_class("DVSGesture")
     pre, sensor = _downsample(tonic.datasets.DVSGesture.sensor_size, size)
-    return FramesDataset(cls(str(root), train=train), sensor, T, n_classes=11, pre=pre)
+    ds = cls(str(root), train=train)
+    return FramesDataset(ds, sensor, T, n_classes=11, pre=pre, title="DVS128 Gesture",
+                         file_of=functools.partial(_data_at, ds))
 
 
 # ------------------------------------------------------------------------------------------ CIFAR10-DVS
@@ -262,9 +346,11 @@ def read_aedat2_cifar10dvs(path: str | os.PathLike) -> np.ndarray:
                 break
             start += len(line)
         fp.seek(start)
-        raw = np.frombuffer(fp.read(), dtype=">u4")
-    if raw.size % 2:
-        raise ValueError(f"{path}: truncated AEDAT 2.0 data ({raw.size} 32-bit words, expected pairs)")
+        body = fp.read()
+    if len(body) % 8:
+        raise _refetch("CIFAR10-DVS", path, f"is truncated: {len(body)} bytes of AEDAT 2.0 events after the "
+                       "header, expected a multiple of 8 (a 32-bit address and a 32-bit time stamp per event)")
+    raw = np.frombuffer(body, dtype=">u4")
     addr, ts = raw[0::2], raw[1::2]
     events = np.empty(addr.size, dtype=np.dtype([("t", np.int64), ("x", np.int16), ("y", np.int16), ("p", bool)]))
     events["t"] = ts
@@ -289,10 +375,16 @@ class _CIFAR10DVSFiles(Dataset):
     def __init__(self, folder: Path, train: bool, train_fraction: float = 0.9):
         self.data: list[Path] = []
         self.targets: list[int] = []
+        split = "training" if train else "test"
         for label, name in enumerate(CIFAR10DVS_CLASSES):
             files = sorted((folder / name).glob("*.aedat"), key=_trailing_int)
             cut = int(round(len(files) * train_fraction))
             chosen = files[:cut] if train else files[cut:]
+            if not chosen:
+                raise _refetch("CIFAR10-DVS", folder / name,
+                               f"holds {len(files)} recording(s), which leaves the {split} split with none of "
+                               f"class {name!r} (the first {train_fraction:.0%} of each class train, the rest "
+                               f"test); expected at least {2 if train_fraction < 1 else 1} recordings per class")
             self.data += chosen
             self.targets += [label] * len(chosen)
 
@@ -300,7 +392,11 @@ class _CIFAR10DVSFiles(Dataset):
         return len(self.data)
 
     def __getitem__(self, index: int):
-        return read_aedat2_cifar10dvs(self.data[index]), self.targets[index]
+        events = read_aedat2_cifar10dvs(self.data[index])
+        if events.size == 0:
+            raise _refetch("CIFAR10-DVS", self.data[index], "holds no events (an empty recording would become an "
+                           "all-zero sample)")
+        return events, self.targets[index]
 
 
 def cifar10_dvs(root: Path, train: bool = True, *, T: int = 10, size: Optional[int] = None,
@@ -319,8 +415,11 @@ def cifar10_dvs(root: Path, train: bool = True, *, T: int = 10, size: Optional[i
             "Unzip each class there; snnlib has no downloader for it" + (" (download=True cannot help)."
                                                                          if download else "."),
             downloadable=False)
+    _check_T(T)
     pre, sensor = _downsample(_CIFAR10DVSFiles.sensor_size, size)
-    return FramesDataset(_CIFAR10DVSFiles(loc, train), sensor, T, n_classes=10, pre=pre)
+    files = _CIFAR10DVSFiles(loc, train)
+    return FramesDataset(files, sensor, T, n_classes=10, pre=pre, title="CIFAR10-DVS",
+                         file_of=functools.partial(_data_at, files))
 
 
 # ------------------------------------------------------------------------------------------ CIFAR-10/100
@@ -351,7 +450,29 @@ def _torchvision_cifar(n_classes: int, root: Path, train: bool, transform, downl
         raise _missing(f"CIFAR-{n_classes}", folder, f"{folder}/ with {', '.join(files)} (python pickle batches)",
                        base.url, "Extract the archive into the data root, or pass download=True (--download on "
                        "the command line) to fetch it with torchvision.")
-    return _offline_class(base.__name__)(str(root), train=train, transform=transform, download=download)
+    try:
+        return _offline_class(base.__name__)(str(root), train=train, transform=transform, download=download)
+    except (EOFError, pickle.UnpicklingError, OSError, ValueError, KeyError, UnicodeDecodeError, AttributeError,
+            IndexError, TypeError) as e:
+        if isinstance(e, MissingDataError):
+            raise
+        bad = next((folder / f for f in files if not _unpickles(folder / f)), folder)
+        raise _corrupt(f"CIFAR-{n_classes}", bad, f"could not be read ({type(e).__name__}: {e}); it is truncated "
+                       "or not one of torchvision's pickle batches", base.url,
+                       "Delete the folder and extract the archive again, or delete it and pass download=True "
+                       "(--download on the command line) to fetch it with torchvision.") from e
+
+
+def _unpickles(path: Path) -> bool:
+    """Whether ``path`` looks like a whole pickle (protocol 2+ header, STOP opcode at the end), checked
+    without unpickling it."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+            f.seek(-1, os.SEEK_END)
+            return len(head) == 2 and head[0] == 0x80 and f.read(1) == b"."
+    except OSError:
+        return False
 
 
 def cifar(root: Path, train: bool = True, *, n_classes: int = 10, augment: bool = True,

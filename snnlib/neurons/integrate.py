@@ -429,6 +429,18 @@ def _autocast_off(device_type: str):
     return contextlib.nullcontext()
 
 
+def _work_dtype(x: torch.Tensor, *tensors: Optional[torch.Tensor]) -> torch.dtype:
+    """The dtype a neuron computes in: float16 / bfloat16 become float32, then the promotion of ``x``
+    with the neuron's parameters (also raised to float32).  The neurons return ``x``'s dtype."""
+    def up(dt: torch.dtype) -> torch.dtype:
+        return torch.float32 if dt in LOW_PRECISION else dt
+    work = up(x.dtype)
+    for t in tensors:
+        if t is not None:
+            work = torch.promote_types(work, up(t.dtype))
+    return work
+
+
 def _check_coef(name: str, v, x: torch.Tensor) -> Coef:
     if isinstance(v, bool) or not isinstance(v, (int, float, torch.Tensor)):
         raise TypeError(f"{name}={v!r} must be a float in (0, 1) or a tensor of shape [] or {tuple(x.shape[2:])}")

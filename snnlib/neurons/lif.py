@@ -25,6 +25,7 @@ Paper: the LIF is textbook; the PSN paper (https://arxiv.org/abs/2304.12760) use
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional
 
 import torch
@@ -32,7 +33,10 @@ import torch.nn as nn
 
 from .surrogate import check_surrogate, check_time_first, default_surrogate, surrogate_grad_
 
-__all__ = ["LIF", "lif_multi_step"]
+__all__ = ["LIF", "lif_multi_step", "LIF_METHODS"]
+
+#: how :class:`LIF` computes its T steps: the serial loop, or the fixed point (chapter 09)
+LIF_METHODS = ("serial", "fixed_point")
 
 
 def _charge(x: torch.Tensor, v: torch.Tensor, tau: float, decay_input: bool, v_rest: float) -> torch.Tensor:
@@ -100,8 +104,15 @@ def _check_lif_args(tau: float, v_threshold: float, v_reset: Optional[float]) ->
         raise ValueError(f"tau={tau!r} must be a real number > 1 (the decay per step is 1 - 1/tau)")
     if isinstance(v_threshold, bool) or not isinstance(v_threshold, (int, float)):
         raise TypeError(f"v_threshold={v_threshold!r} must be a real number")
+    if not math.isfinite(v_threshold):
+        raise ValueError(f"v_threshold={v_threshold!r} must be a finite real number (a NaN or inf threshold "
+                         "never lets the neuron fire, or always)")
     if v_reset is not None and (isinstance(v_reset, bool) or not isinstance(v_reset, (int, float))):
         raise TypeError(f"v_reset={v_reset!r} must be a real number, or None for a soft reset")
+    if v_reset is not None and not math.isfinite(v_reset):
+        raise ValueError(f"v_reset={v_reset!r} must be a finite real number, or None for a soft reset")
+    if tau == math.inf:
+        raise ValueError(f"tau={tau!r} must be a finite real number > 1 (the decay per step is 1 - 1/tau)")
     return float(tau)
 
 
@@ -155,6 +166,10 @@ class LIF(nn.Module):
         surrogate_function: a spiking surrogate; default spikingjelly ``ATan(alpha=2)``.
         detach_reset: stop the gradient through the reset.
         store_v_seq: keep ``h_seq`` and ``v_seq`` of the last forward.
+        method: ``"serial"`` (the loop, default) or ``"fixed_point"``: the same spikes computed in parallel
+            over time as the fixed point of one scan and one threshold
+            (:func:`snnlib.neurons.fixed_point_lif`, chapter 09), trained with the same surrogate BPTT; the
+            last ``forward`` leaves its number of iterations (at most T + 1) in ``self.iterations``.
 
     Defined in chapter 00 (Foundations), section "Why the reset makes the neuron serial".
     """
@@ -168,8 +183,13 @@ class LIF(nn.Module):
         surrogate_function: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
         detach_reset: bool = False,
         store_v_seq: bool = False,
+        method: str = "serial",
     ):
         super().__init__()
+        if method not in LIF_METHODS:
+            raise ValueError(f"method={method!r}; expected one of {', '.join(LIF_METHODS)}")
+        self.method = method
+        self.iterations: Optional[int] = None
         self.tau = _check_lif_args(tau, v_threshold, v_reset)
         self.v_threshold = float(v_threshold)
         self.v_reset = None if v_reset is None else float(v_reset)
@@ -184,6 +204,18 @@ class LIF(nn.Module):
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]`` for the input ``x_seq`` (``[T, N, *]``), starting from rest."""
+        if self.method == "fixed_point":
+            from .fixed_point import fixed_point_lif
+
+            spike_seq, h_seq, self.iterations = fixed_point_lif(
+                x_seq, self.tau, self.v_threshold, self.v_reset, self.decay_input, self.surrogate_function,
+                self.detach_reset)
+            if self.store_v_seq:
+                s = spike_seq.detach()
+                self.h_seq = h_seq
+                self.v_seq = (h_seq - self.v_threshold * s if self.v_reset is None
+                              else h_seq * (1 - s) + self.v_reset * s)
+            return spike_seq
         spike_seq, h_seq, v_seq = lif_multi_step(
             x_seq, self.tau, self.v_threshold, self.v_reset, self.decay_input, self.surrogate_function,
             self.detach_reset, self.store_v_seq,
@@ -223,4 +255,5 @@ class LIF(nn.Module):
         return (
             f"tau={self.tau}, v_threshold={self.v_threshold}, v_reset={self.v_reset}, "
             f"decay_input={self.decay_input}, detach_reset={self.detach_reset}"
+            + (f", method={self.method!r}" if self.method != "serial" else "")
         )

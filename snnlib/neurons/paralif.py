@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .integrate import METHODS, leaky_integrate
+from .integrate import METHODS, _autocast_off, _work_dtype, leaky_integrate
 from .surrogate import FastSigmoid, check_surrogate, check_time_first
 
 __all__ = ["ParaLIF", "FIRING_MODES", "STOCHASTIC_MODES", "DELTA_MODES", "fire", "normalise",
@@ -201,7 +201,13 @@ def _decay(name: str, tau: Optional[float], dt: float) -> Optional[float]:
         return None
     if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0 or not math.isfinite(tau):
         raise ValueError(f"{name}={tau!r} must be a positive time constant in seconds (or None)")
-    return math.exp(-dt / tau)
+    decay = math.exp(-dt / tau)
+    if not 0.0 < decay < 1.0:  # dt / tau so large that exp underflows to 0, or so small that it rounds to 1
+        what = "forgets everything in one step" if decay == 0.0 else "never decays"
+        raise ValueError(f"{name}={tau!r} with dt={dt!r} gives the decay exp(-dt/{name}) = {decay!r}: the neuron "
+                         f"{what}; expected dt/{name} between about 1e-15 and 700 (for example dt=1e-3 with "
+                         f"{name}=20e-3)")
+    return decay
 
 
 class ParaLIF(nn.Module):
@@ -233,7 +239,8 @@ class ParaLIF(nn.Module):
         generator: the random stream of the stochastic modes (GS, SB, TRB); default torch's global one.
 
     ``charge(x)`` returns the membrane :math:`U` (:math:`U_{final}` when recurrent) before firing.
-    Inputs in float16 or bfloat16 (autocast) are integrated in float32 and the result cast back.
+    Inputs in float16 or bfloat16 (with autocast or without) are computed in float32 and the result cast
+    back: the output has the input's dtype (the recurrent form too).
 
     Defined in chapter 03 (ParaLIF), section "The two-stage recurrence".
     """
@@ -255,8 +262,8 @@ class ParaLIF(nn.Module):
     ):
         super().__init__()
         self.firing = _check_mode(firing)
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0:
-            raise ValueError(f"dt={dt!r} must be a positive time step in seconds")
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0 or not math.isfinite(dt):
+            raise ValueError(f"dt={dt!r} must be a positive, finite time step in seconds")
         if tau_mem is None:
             raise ValueError("tau_mem=None: the membrane needs a time constant in seconds (default 20e-3)")
         self.tau_mem, self.tau_syn, self.dt = float(tau_mem), tau_syn, float(dt)
@@ -310,14 +317,20 @@ class ParaLIF(nn.Module):
 
     def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
         """The membrane before firing, ``[T, N, *]``: :math:`U`, or :math:`U_{final}` when recurrent."""
-        u = self.integrate(x_seq)
         if not self.recurrent:
-            return u
+            return self.integrate(x_seq)
+        check_time_first(x_seq)
         if x_seq.shape[-1] != self.features:
             raise ValueError(f"x_seq has shape {tuple(x_seq.shape)}; the recurrent ParaLIF was built with "
                              f"features={self.features} (the size of the last dimension)")
-        h = self.spike_fn(_previous(u))
-        return u + self.integrate(x_seq + self.recurrent_weight(h))
+        rec = self.recurrent_weight
+        work = _work_dtype(x_seq, rec.weight)  # float16 / bfloat16 in float32; the result in x_seq's dtype
+        with _autocast_off(x_seq.device.type):
+            x = x_seq.to(work)
+            u = self.integrate(x)
+            h = self.spike_fn(_previous(u))
+            u = u + self.integrate(x + rec(h.to(rec.weight.dtype)).to(work))
+        return u.to(x_seq.dtype)
 
     def charge_serial(self, x_seq: torch.Tensor) -> torch.Tensor:
         """:math:`U` by the loop over time (not recurrent): slow and obviously right."""

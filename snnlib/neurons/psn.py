@@ -19,6 +19,10 @@ Parameter and buffer names, shapes and initialisation are spikingjelly 2.0.0's (
 ``_lambda_``, ``mask0``, ``mask1``), so ``load_state_dict(strict=True)`` works in both directions.  Unlike
 spikingjelly there is no ``step_mode``: ``forward`` always takes ``[T, N, *]`` and the causal neurons
 stream one ``[N, *]`` step at a time through ``.step(x_t)`` and ``.reset()``.
+
+Precision (the rule of every neuron in :mod:`snnlib.neurons`): the output has the input's dtype.
+float16 and bfloat16 input, with autocast or without, is computed in float32 (the weights too) and
+rounded once; float64 input with float32 weights is computed in float64.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
-from .integrate import _all_finite, _autocast_off
+from .integrate import _all_finite, _autocast_off, _work_dtype
 from .surrogate import check_surrogate, check_time_first, default_surrogate, spike
 
 __all__ = ["PSN", "MaskedPSN", "SlidingPSN", "causal_fir"]
@@ -49,6 +53,18 @@ def _check_T(x_seq: torch.Tensor, T: int, who: str) -> None:
         raise ValueError(
             f"x_seq has T={x_seq.shape[0]} time steps (shape {tuple(x_seq.shape)}), but this {who} was built "
             f"for T={T}; build a {who} with T={x_seq.shape[0]} or feed [T={T}, N, *]"
+        )
+
+
+def _check_step(x, queue: list) -> None:
+    """``step``'s input: a floating tensor shaped like the inputs already queued since ``reset()``."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x must be a floating torch.Tensor of shape [N, *], got {x!r:.60}")
+    if queue and (queue[-1].shape != x.shape or queue[-1].device != x.device):
+        raise ValueError(
+            f"x has shape {tuple(x.shape)} on {x.device} but the queued inputs have shape "
+            f"{tuple(queue[-1].shape)} on {queue[-1].device}; call reset() before feeding a differently "
+            "shaped stream"
         )
 
 
@@ -79,7 +95,10 @@ class PSN(nn.Module):
     def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
         """The pre-spike potential ``H = W X + B``, ``[T, N, *]``."""
         _check_T(x_seq, self.T, "PSN")
-        return torch.addmm(self.bias, self.weight, x_seq.flatten(1)).view(x_seq.shape)
+        work = _work_dtype(x_seq, self.weight, self.bias)
+        with _autocast_off(x_seq.device.type):
+            h = torch.addmm(self.bias.to(work), self.weight.to(work), x_seq.flatten(1).to(work))
+        return h.view(x_seq.shape).to(x_seq.dtype)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]``."""
@@ -135,6 +154,17 @@ class MaskedPSN(nn.Module):
             if not 0.0 <= lam <= 1.0:
                 raise ValueError(f"_lambda_={lam!r} in the state dict (key {key!r}) is outside [0, 1]; expected "
                                  "0 <= lambda_ <= 1")
+        mkey = prefix + "mask0"
+        mask0 = state_dict.get(mkey)
+        if isinstance(mask0, torch.Tensor) and mask0.shape == self.mask0.shape \
+                and not torch.equal(mask0.to(self.mask0.device, self.mask0.dtype), self.mask0):
+            k = int((mask0[:, 0] != 0).sum())  # the band M_k has k ones in its first column
+            ones = torch.ones(self.T, self.T)
+            if torch.equal(mask0.detach().cpu().float(), torch.tril(ones) * torch.triu(ones, -(k - 1))):
+                raise ValueError(f"mask0 in the state dict (key {mkey!r}) is the band of order k={k}, but this "
+                                 f"MaskedPSN has k={self.k}; build MaskedPSN(k={k}, T={self.T}) to load it")
+            raise ValueError(f"mask0 in the state dict (key {mkey!r}) is not the band of any order k; expected "
+                             f"the band of order k={self.k} (T={self.T})")
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
@@ -171,14 +201,18 @@ class MaskedPSN(nn.Module):
         the k diagonals of the band instead of one product, where 0 * NaN = NaN would reach every step.
         """
         _check_T(x_seq, self.T, "MaskedPSN")
-        W = self.masked_weight()
-        x2 = x_seq.flatten(1)
-        if float(self._lambda_) >= 1.0 and not _all_finite(x2):
-            h = self.bias.expand(x2.shape)
-            for d in range(self.k):  # H[t] += W[t, t - d] X[t - d]
-                h = h + nn.functional.pad(torch.diagonal(W, -d)[:, None] * x2[: self.T - d], (0, 0, d, 0))
-            return h.view(x_seq.shape)
-        return torch.addmm(self.bias, W, x2).view(x_seq.shape)
+        work = _work_dtype(x_seq, self.weight, self.bias)
+        with _autocast_off(x_seq.device.type):
+            W = self.masked_weight().to(work)
+            bias = self.bias.to(work)
+            x2 = x_seq.flatten(1).to(work)
+            if float(self._lambda_) >= 1.0 and not _all_finite(x2):
+                h = bias.expand(x2.shape)
+                for d in range(self.k):  # H[t] += W[t, t - d] X[t - d]
+                    h = h + nn.functional.pad(torch.diagonal(W, -d)[:, None] * x2[: self.T - d], (0, 0, d, 0))
+            else:
+                h = torch.addmm(bias, W, x2)
+        return h.view(x_seq.shape).to(x_seq.dtype)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]``; all T steps at once."""
@@ -193,14 +227,17 @@ class MaskedPSN(nn.Module):
             )
         if self.t >= self.T:
             raise ValueError(f"MaskedPSN(T={self.T}) has already run {self.t} steps; call reset() first")
+        _check_step(x, self.queue)
         self.queue.append(x)
         if len(self.queue) > self.k:
             self.queue.pop(0)
         t = self.t
-        w = self.masked_weight()[t, t + 1 - len(self.queue) : t + 1]
-        h = torch.tensordot(w, torch.stack(self.queue), dims=1) + self.bias[t, 0]
+        work = _work_dtype(x, self.weight, self.bias)
+        with _autocast_off(x.device.type):
+            w = self.masked_weight()[t, t + 1 - len(self.queue) : t + 1].to(work)
+            h = torch.tensordot(w, torch.stack(self.queue).to(work), dims=1) + self.bias[t, 0].to(work)
         self.t += 1
-        return spike(h, 0.0, self.surrogate_function)
+        return spike(h.to(x.dtype), 0.0, self.surrogate_function)
 
     def reset(self) -> None:
         """Forget the streaming state (the time index and the last k inputs)."""
@@ -383,8 +420,10 @@ class SlidingPSN(nn.Module):
         return _band(self.weight, idx, idx, transposed=False)
 
     def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """The pre-spike potential ``H``, ``[T, N, *]``."""
-        return causal_fir(x_seq, self.weight, self.bias)
+        """The pre-spike potential ``H``, ``[T, N, *]``, in ``x_seq``'s dtype (see the module's precision rule)."""
+        check_time_first(x_seq)
+        work = _work_dtype(x_seq, self.weight, self.bias)
+        return causal_fir(x_seq.to(work), self.weight.to(work), self.bias.to(work)).to(x_seq.dtype)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
         """Spikes ``[T, N, *]``."""
@@ -392,12 +431,15 @@ class SlidingPSN(nn.Module):
 
     def step(self, x: torch.Tensor) -> torch.Tensor:
         """One step: ``x`` is ``[N, *]``; keeps the last k inputs until ``reset()``."""
+        _check_step(x, self.queue)
         self.queue.append(x)
         if len(self.queue) > self.k:
             self.queue.pop(0)
-        w = self.weight[self.k - len(self.queue) :]
-        h = torch.tensordot(w, torch.stack(self.queue), dims=1) + self.bias
-        return spike(h, 0.0, self.surrogate_function)
+        work = _work_dtype(x, self.weight, self.bias)
+        with _autocast_off(x.device.type):
+            w = self.weight[self.k - len(self.queue) :].to(work)
+            h = torch.tensordot(w, torch.stack(self.queue).to(work), dims=1) + self.bias.to(work)
+        return spike(h.to(x.dtype), 0.0, self.surrogate_function)
 
     def reset(self) -> None:
         """Forget the last k inputs."""

@@ -35,6 +35,15 @@ the chunked O(T) scan above), so PSU costs O(T) work, against the O(T^2) of the 
 matrices, which ``method="dense"`` keeps as the slow, obvious form.  IPSU and RPSU keep their
 learnable :math:`T \times T` product, so only their A and B parts become O(T).
 
+**Causal for any input.**  A NaN or inf in :math:`X[t]` reaches :math:`V[t:]` only, with either method:
+a matrix product would spread it to the earlier steps too (:math:`0 \cdot \mathrm{NaN} = \mathrm{NaN}`
+in the zero upper triangle), so for such input the dense and learned products run row by row over the
+lower triangle, and the scans switch to their loop.
+
+**Precision.**  The output (spikes, ``charge``, :func:`apply_a`, :func:`apply_b`) has the input's dtype,
+whatever the method, with autocast or without.  float16 and bfloat16 input is computed in float32 (the
+learned ``weight`` and ``bias`` too) and rounded once at the end; float64 input is computed in float64.
+
 Defined in chapter 02 (PSU), section "Derivation".
 """
 from __future__ import annotations
@@ -45,10 +54,10 @@ from typing import Callable, Optional
 import torch
 import torch.nn as nn
 
-from .integrate import _scan1, auto_method, leaky_integrate
+from .integrate import _all_finite, _autocast_off, _scan1, _work_dtype, auto_method, leaky_integrate
 from .surrogate import LearnableATan, check_surrogate, check_time_first, spike
 
-__all__ = ["PSU", "IPSU", "RPSU", "PSU_METHODS", "psu_matrices", "apply_a", "apply_b"]
+__all__ = ["PSU", "PSUWithoutReset", "IPSU", "RPSU", "PSU_METHODS", "psu_matrices", "apply_a", "apply_b"]
 
 PSU_METHODS: tuple[str, ...] = ("scan", "dense")
 
@@ -110,8 +119,16 @@ def psu_matrices(T: int, tau: float = 2.0, dtype: torch.dtype = torch.float32,
     return A, B
 
 
-def _dense_mm(M: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return torch.matmul(M, y.flatten(1)).view(y.shape)
+def _dense_mm(M: torch.Tensor, y: torch.Tensor, bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``M y (+ bias)`` for a lower-triangular ``M`` [T, T] and ``y`` [T, N, *]: one product for finite
+    ``y``; row by row over the lower triangle when ``y`` holds a NaN or inf, so that it stays causal."""
+    y2 = y.flatten(1)
+    if _all_finite(y2):
+        out = torch.matmul(M, y2) if bias is None else torch.addmm(bias, M, y2)
+        return out.view(y.shape)
+    rows = [M[t, : t + 1] @ y2[: t + 1] for t in range(y2.shape[0])]  # row t reads y[0..t] only
+    out = torch.stack(rows)
+    return (out if bias is None else out + bias).view(y.shape)
 
 
 def _leak(y: torch.Tensor, tau: float) -> torch.Tensor:
@@ -127,10 +144,13 @@ def apply_a(x_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torc
     """
     tau, method = _check_tau(tau), _check_method(method)
     _check_x(x_seq, None, "apply_a")
-    if method == "dense":
-        A, _ = psu_matrices(x_seq.shape[0], tau, x_seq.dtype, x_seq.device)
-        return _dense_mm(A, x_seq)
-    return _leak(x_seq, tau) / tau
+    work = _work_dtype(x_seq)
+    with _autocast_off(x_seq.device.type):
+        x = x_seq.to(work)
+        if method == "dense":
+            A, _ = psu_matrices(x.shape[0], tau, work, x.device)
+            return _dense_mm(A, x).to(x_seq.dtype)
+        return (_leak(x, tau) / tau).to(x_seq.dtype)
 
 
 def apply_b(y_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torch.Tensor:
@@ -142,10 +162,13 @@ def apply_b(y_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torc
     """
     tau, method = _check_tau(tau), _check_method(method)
     _check_x(y_seq, None, "apply_b")
-    if method == "dense":
-        _, B = psu_matrices(y_seq.shape[0], tau, y_seq.dtype, y_seq.device)
-        return _dense_mm(B, y_seq)
-    return y_seq - _leak(y_seq, tau)
+    work = _work_dtype(y_seq)
+    with _autocast_off(y_seq.device.type):
+        y = y_seq.to(work)
+        if method == "dense":
+            _, B = psu_matrices(y.shape[0], tau, work, y.device)
+            return _dense_mm(B, y).to(y_seq.dtype)
+        return (y - _leak(y, tau)).to(y_seq.dtype)
 
 
 _LOW = (torch.float16, torch.bfloat16)
@@ -161,7 +184,8 @@ class _PSUCharge(torch.autograd.Function):
         \bar a = \bar V + s (1 - s) \bar s, \qquad \bar X = L^\top \bar a / \tau,
 
     where :math:`L^\top` is the same leaky integration run backwards in time.  Only :math:`s` is
-    saved.  Half-precision input is computed in float32 (the result is float32).
+    saved.  Half-precision input is computed in float32 (the result is float32; :meth:`PSU.charge`
+    rounds it to the input's dtype).
     """
 
     @staticmethod
@@ -216,7 +240,16 @@ class _PSUBase(nn.Module):
         self.method = _check_method(method)
         self.surrogate_function = _default_surrogate(surrogate_function)
 
-    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The potential :math:`V` before the threshold, ``[T, N, *]``, in ``x_seq``'s dtype."""
+        _check_x(x_seq, getattr(self, "T", None), type(self).__name__)
+        params = (self.weight, self.bias) if isinstance(self, _LearnedT) else ()
+        work = _work_dtype(x_seq, *params)
+        with _autocast_off(x_seq.device.type):
+            v = self._charge(x_seq.to(work))
+        return v.to(x_seq.dtype)
+
+    def _charge(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
@@ -249,15 +282,29 @@ class PSU(_PSUBase):
                  surrogate_function: Optional[Surrogate] = None, method: str = "scan"):
         super().__init__(tau, v_threshold, surrogate_function, method)
 
-    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """The potential :math:`V` before the threshold, ``[T, N, *]``."""
-        _check_x(x_seq, None, "PSU")
+    def _charge(self, x: torch.Tensor) -> torch.Tensor:
         if self.method == "dense":
-            A, B = psu_matrices(x_seq.shape[0], self.tau, x_seq.dtype, x_seq.device)
-            a = _dense_mm(A, x_seq)
+            A, B = psu_matrices(x.shape[0], self.tau, x.dtype, x.device)
+            a = _dense_mm(A, x)
             return a + self.v_threshold * _dense_mm(B, torch.sigmoid(a))
         # A X = L X / tau, then + theta B sigma(A X) = theta (s - L s): four scans in all, fused
-        return _PSUCharge.apply(x_seq, self.tau, self.v_threshold)
+        return _PSUCharge.apply(x, self.tau, self.v_threshold)
+
+
+class PSUWithoutReset(PSU):
+    r"""The PSU without its reset term (chapter 02's reset ablation): :math:`V = A X`,
+    :math:`S = \Theta(V - \theta)`.
+
+    Everything else is :class:`PSU`'s (``tau``, ``v_threshold``, the learnable ATan surrogate, ``method``),
+    so that a network built with it differs from the PSU's only by :math:`\theta B\sigma(AX)`.  At
+    :math:`\tau = 2` it is a reset-free LIF (decay 1/2, decayed input).
+
+    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
+    """
+
+    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
+        """The potential :math:`V = AX` before the threshold, ``[T, N, *]``."""
+        return apply_a(x_seq, self.tau, self.method)
 
 
 class _LearnedT(_PSUBase):
@@ -278,7 +325,7 @@ class _LearnedT(_PSUBase):
 
     def _learned(self, x_seq: torch.Tensor) -> torch.Tensor:
         """:math:`(W \\odot M) X + b`, ``[T, N, *]``."""
-        return torch.addmm(self.bias, self.masked_weight(), x_seq.flatten(1)).view(x_seq.shape)
+        return _dense_mm(self.masked_weight().to(x_seq.dtype), x_seq, self.bias.to(x_seq.dtype))
 
 
 class IPSU(_LearnedT):
@@ -298,10 +345,8 @@ class IPSU(_LearnedT):
                  surrogate_function: Optional[Surrogate] = None, method: str = "scan"):
         super().__init__(T, tau, v_threshold, surrogate_function, method)
 
-    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """The potential :math:`V` before the threshold, ``[T, N, *]``."""
-        _check_x(x_seq, self.T, "IPSU")
-        return self._learned(x_seq) + apply_b(x_seq, self.tau, self.method)
+    def _charge(self, x: torch.Tensor) -> torch.Tensor:
+        return self._learned(x) + apply_b(x, self.tau, self.method)
 
 
 class RPSU(_LearnedT):
@@ -320,8 +365,6 @@ class RPSU(_LearnedT):
                  surrogate_function: Optional[Surrogate] = None, method: str = "scan"):
         super().__init__(T, tau, v_threshold, surrogate_function, method)
 
-    def charge(self, x_seq: torch.Tensor) -> torch.Tensor:
-        """The potential :math:`V` before the threshold, ``[T, N, *]``."""
-        _check_x(x_seq, self.T, "RPSU")
-        r = torch.sigmoid(self._learned(x_seq))
-        return apply_a(x_seq, self.tau, self.method) + apply_b(r, self.tau, self.method)
+    def _charge(self, x: torch.Tensor) -> torch.Tensor:
+        r = torch.sigmoid(self._learned(x))
+        return apply_a(x, self.tau, self.method) + apply_b(r, self.tau, self.method)
