@@ -298,3 +298,41 @@ def margin(key: str) -> Margin:
     if key not in MARGINS:
         raise KeyError(f"no equivalence margin {key!r}; known: {', '.join(sorted(MARGINS)) or 'none yet'}")
     return MARGINS[key]
+
+
+# --- chapter 02 (PSU) and chapter 03 (ParaLIF) margins ------------------------------------------------------
+_margin("psu/close-to-psn", 5.0, "%",
+        "the paper says the PSU family's accuracy is close to the parallel neurons' without a number; 5 points "
+        "is the book's reading of 'close' on a 10-class task, fixed before the runs: half the 10-point band "
+        "that the book's rule calls chance")
+_margin("paralif/matches-lif", 3.0, "%",
+        "the paper says ParaLIF reaches the LIF's accuracy without a number; 3 points is the book's reading of "
+        "'reaches' on Yin-Yang and the event digits, fixed before the runs: below the differences between "
+        "firing modes that the paper discusses, and about the seed-to-seed spread of one small run")
+
+
+# --- chapter 06 (MS-ResNet) margins ---
+_margin("ms_resnet/no_degradation", 5.0, "%",
+        "the book's reading of 'does not degrade' at the ci scale, fixed before the 5-seed run: the deeper MS "
+        "network loses less than 5 points of test accuracy (18 of the 360 test digits), well below the loss "
+        "of the families the paper says degrade, which fall towards chance at depth 32 in few steps")
+_margin("ms_resnet/about_one_spike", 0.5, "spikes",
+        "'about one spike per neuron': the paper's firing rates (0.225 and 0.192) times its 6 time steps give "
+        "1.35 and 1.15 spikes; half a spike either side of one holds both and excludes a network that fires "
+        "twice as much or half as much")
+_margin("ms_resnet/isometry", 0.01, "ratio",
+        "block dynamical isometry: a gradient-norm ratio of 1 through a stage; 1% is far above float rounding "
+        "(1e-6) and far below the departures of the networks said to lose the norm (tens of percent)")
+
+# --- chapter 07 (SynA-ResNet) margins ---
+_margin("syna/keeps_accuracy", 3.0, "%",
+        "the book's reading of 'keeps the accuracy' (OR against ADD, SynA against OR) at the ci scale, fixed "
+        "before the runs (the earlier checker's 3 points): 11 of the 360 test digits, about one seed-to-seed "
+        "standard deviation of these 3-epoch runs")
+
+# --- chapter 04 (Spikformer) margins ---
+_margin("spikformer/ssa_matches_softmax", 3.0, "%",
+        "the paper calls SSA's 77.86% against softmax attention's 77.92% on CIFAR-100 (0.06 points) a match "
+        "without a margin; 3 points is the book's reading of 'matches' on the 360 test digits, fixed before "
+        "the 5-seed run: 11 test digits, about one seed-to-seed standard deviation of these 4-epoch runs "
+        "(the margin of the earlier checker, now stated once with its reason)")
