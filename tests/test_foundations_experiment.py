@@ -25,7 +25,11 @@ def test_run_mlp_reports_mean_and_std_over_its_seeds(tiny):
     assert m["final_test_acc_std"] == pytest.approx(abs(finals[0] - finals[1]) / math.sqrt(2), abs=1e-4)
     assert m["curve"] == [pytest.approx((a + b) / 2, abs=1e-4) for a, b in zip(*m["curves"])]
     assert len(m["curve_std"]) == len(m["loss_curve"]) == 2
-    row, = out["rows"]
+    row, mean_row, logistic_row = out["rows"]
+    assert mean_row.seeds == logistic_row.seeds == row.seeds == (5, 6)
+    assert mean_row.per_seed == tuple(pytest.approx(100 * a) for a in m["mean_readout"]["per_seed_selected_test_acc"])
+    assert logistic_row.selected_on == "validation (C)" and logistic_row.chance == pytest.approx(10.0)
+    assert [c.b for c in out["claims"]] == [None, logistic_row.label, mean_row.label]
     assert row.n == 2 and row.selected_on.startswith("validation") and row.chance == pytest.approx(10.0)
     assert row.mean == pytest.approx(100 * m["selected_test_acc"])
     curves = m["curves"]
@@ -65,3 +69,25 @@ def test_ci_runs_train_on_the_threads_their_settings_name_and_restore_the_count(
         assert "threads" not in psn.settings("gpu")
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_time_mean_readout_sees_only_the_mean_of_the_spikes():
+    import torch
+
+    from snnlib.models import SpikingMLP
+
+    net = SpikingMLP(8, 8, 10, hidden=16, readout="mean")
+    assert net.fc2.in_features == 16
+    x = torch.rand(8, 3, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        spikes = net.neuron(net.fc1(x))
+        assert torch.allclose(net(x), net.fc2(spikes.mean(0)))
+    with pytest.raises(ValueError, match="readout"):
+        SpikingMLP(8, 8, 10, readout="last")
+
+
+def test_the_logistic_baseline_chooses_C_on_validation_and_is_deterministic():
+    a = foundations.logistic_baseline("ci", seed=3)
+    b = foundations.logistic_baseline("ci", seed=3)
+    assert a == b and a["C"] in foundations.LOGISTIC_C
+    assert 0.8 < a["test_acc"] <= 1.0 and 0.8 < a["val_acc"] <= 1.0

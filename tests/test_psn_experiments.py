@@ -48,3 +48,61 @@ def test_band_init_keeps_the_papers_weights_outside_the_band_and_at_k_equal_T():
 def test_gpu_and_full_keep_the_papers_initialisation():
     assert not psn_exp.settings("gpu").get("masked_band_init", False)
     assert not psn_exp.settings("full").get("masked_band_init", False)
+
+
+def test_the_masked_psn_is_selected_only_among_epochs_at_lambda_one():
+    from snnlib import train
+
+    assert psn_exp.lambda_one_epochs(12) == list(range(2, 12))      # 8 e / 11 >= 1 from e = 2
+    assert psn_exp.lambda_one_epochs(8) == list(range(1, 8))
+    h = train.History(epochs=[{"val_acc": v, "test_acc": t} for v, t in
+                              [(0.9, 0.9), (0.5, 0.4), (0.6, 0.5), (0.55, 0.7)]])
+    assert psn_exp._selected(h, "masked_psn")["selected_epoch"] == 3   # the open-mask epoch 1 is excluded
+    assert psn_exp._selected(h, "psn")["selected_epoch"] == 1
+    assert psn_exp._selected_on("masked_psn").startswith("validation")
+
+
+def test_the_fair_lif_is_the_papers_lif_with_a_longer_time_constant_and_unscaled_input():
+    from snnlib.neurons import LIF
+
+    fair = psn_exp.make_neuron(psn_exp.FAIR, 64)
+    paper = psn_exp.make_neuron("lif", 64)
+    assert isinstance(fair, LIF) and fair.tau == psn_exp.FAIR_TAU == psn_exp.settings("ci")["fair_tau"]
+    assert not fair.decay_input and paper.decay_input and paper.tau == 2.0
+    assert fair.v_reset is None and fair.detach_reset == paper.detach_reset
+    assert psn_exp.paper_key(psn_exp.FAIR, "digits-pixels") is None
+    assert psn_exp.label(psn_exp.FAIR, tau=16.0) == "LIF, τ = 16" and psn_exp.label("lif") == "LIF, τ = 2"
+    assert psn_exp.settings("gpu")["fair_tau"] is None        # sequential CIFAR keeps the paper's five
+
+
+def test_ci_runs_five_seeds_and_claims_have_no_hand_tolerance():
+    s = psn_exp.settings("ci")
+    assert s["seeds"] == 5 and 0 < s["val_fraction"] < 1
+    assert psn_exp.seeds_of("ci", 3) == [3, 4, 5, 6, 7]
+    for name in ("psn-neurons", "psn-order"):
+        from snnlib import experiments
+
+        exp = experiments.get(name)
+        assert exp.claim is None and exp.caveats        # claims come from records.judge, caveats are fixed
+
+
+def test_the_paper_tau2_lifs_are_declared_expected_failures_only_at_ci(monkeypatch):
+    from snnlib import train
+
+    calls = []
+
+    def fake_train(kind, scale, **kw):
+        calls.append(kind)
+        h = train.History(epochs=[{"val_acc": 0.5, "test_acc": 0.5 + 0.01 * len(calls) + 0.001 * kw["seed"]}
+                                  for _ in range(3)])
+        h.meta["wall_s"] = 0.0
+        return h
+
+    monkeypatch.setattr(psn_exp, "train_neuron", fake_train)
+    monkeypatch.setattr(psn_exp, "_loaders", lambda *a: None)
+    out = psn_exp.run_neurons("ci", progress=False)
+    rows = {r.label: r for r in out["rows"]}
+    assert set(calls) == set(psn_exp.KINDS)
+    assert rows["LIF, τ = 2"].expected_failure and rows["LIF without reset, τ = 2"].expected_failure
+    assert rows["PSN"].expected_failure is None and rows["LIF, τ = 16"].expected_failure is None
+    assert len(out["claims"]) == 10 and all(c.b in rows for c in out["claims"])

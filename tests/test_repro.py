@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from snnlib import __main__ as cli
-from snnlib import experiments, registry, results, scoreboard
+from snnlib import experiments, records, registry, results, scoreboard
 from snnlib.experiments import psn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,10 +23,10 @@ def test_reproduce_writes_json_and_results_prints_the_table(tmp_path, monkeypatc
     monkeypatch.setenv("SNNLIB_DATA", str(tmp_path / "data"))
     assert cli.main(["reproduce", "foundations-mlp", "--scale", "ci", "--out", str(tmp_path), "--quiet"]) == 0
     rec = json.loads((tmp_path / "foundations-mlp-ci.json").read_text())
-    assert {"config", "versions", "seed", "device", "metrics", "wall_s", "dataset", "scale", "claim"} <= set(rec)
+    assert {"config", "versions", "seed", "device", "metrics", "wall_s", "dataset", "scale", "claims"} <= set(rec)
     assert rec["scale"] == "ci" and rec["dataset"] == "digits-rows" and rec["seed"] == 0
     assert rec["versions"]["torch"] == torch.__version__
-    assert rec["metrics"]["final_test_acc"] >= 0.9 and rec["claim"]["holds"]
+    assert rec["metrics"]["selected_test_acc"] >= 0.9 and rec["claims"][0]["verdict"] == "holds"
     assert "wrote" in capsys.readouterr().out
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -36,7 +36,7 @@ def test_reproduce_writes_json_and_results_prints_the_table(tmp_path, monkeypatc
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("foundations-mlp"))
     assert "ci" in line.split() and "digits-rows" in line and "book's check" in line
     assert re.search(r"\d+\.\d\d%", line)
-    assert "claim HOLDS" in out.stdout
+    assert "[foundations-mlp @ ci] HOLDS: The spiking MLP reaches more than 90% test accuracy" in out.stdout
 
 
 def test_unknown_experiment_lists_the_valid_names(capsys):
@@ -107,16 +107,23 @@ def _tiny(scale):
 def test_psn_experiments_run_end_to_end_on_tiny_settings(monkeypatch, tmp_path):
     monkeypatch.setattr(psn, "settings", _tiny)
     rec = experiments.reproduce("psn-neurons", "ci", progress=False, out_dir=tmp_path)
-    assert set(rec["metrics"]) == set(psn.NEURONS) and isinstance(rec["claim"]["holds"], bool)
+    assert set(rec["metrics"]) == set(psn.NEURONS) and "claim" not in rec
     assert [r["paper_key"] for r in rec["rows"]][0] == "psn/scifar10/psn"
+    rows = {r["label"]: r for r in rec["rows"]}
+    for c in rec["claims"]:                                  # every verdict is the one rule's
+        assert c["verdict"] == records.rejudge(c, rows)
     for kind, m in rec["metrics"].items():                   # two seeds: mean, std and both values
-        per = m["per_seed_max_test_acc"]
+        per = m["per_seed_selected_test_acc"]
         assert m["seeds"] == 2 and len(per) == 2
-        assert m["max_test_acc"] == pytest.approx(sum(per) / 2)
-        assert m["max_test_acc_std"] == pytest.approx(abs(per[0] - per[1]) / 2 ** 0.5)
+        assert m["selected_test_acc"] == pytest.approx(sum(per) / 2)
+        assert m["selected_test_acc_std"] == pytest.approx(abs(per[0] - per[1]) / 2 ** 0.5)
     assert rec["rows"][0]["n"] == 2 and "±" in results.comparison_rows([rec])[0]["measured"]
+    assert rec["caveats"] and all(r["selected_on"].startswith("validation") for r in rec["rows"])
     rec = experiments.reproduce("psn-order", "ci", progress=False, out_dir=tmp_path)
     assert set(rec["metrics"]["sliding_psn"]) == {"1", "2"} and rec["seeds"] == [0, 1]
+    assert [c["statement"] for c in rec["claims"]] == [
+        "The masked PSN of order 2 is more accurate than order 1",
+        "The sliding PSN of order 2 is more accurate than order 1"]
     assert (tmp_path / "psn-order-ci.json").is_file()
 
 

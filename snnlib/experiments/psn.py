@@ -5,8 +5,15 @@ T = 32) and reports (max test accuracy, official logs) PSN > sliding PSN > maske
 reset, and, for masked and sliding PSN, accuracy that rises with the order k up to about k = 4 and then
 levels off.
 
-* ``psn-neurons``: PSN, masked PSN, sliding PSN, LIF and LIF without reset in the same network.
+* ``psn-neurons``: PSN, masked PSN, sliding PSN, LIF and LIF without reset in the same network, and at
+  ``ci`` a LIF whose time constant suits the task (:data:`FAIR`), so that "PSN family above LIF" is tested
+  rather than settled by the paper's tau = 2 on a task of 64 steps.
 * ``psn-order``: masked and sliding PSN for several orders k.
+
+Every run trains on a seeded, stratified 80% of the training data; the epoch is chosen on the other 20%
+(the validation split), among the epochs at lambda = 1 for the masked PSN, and the test set is read at
+that epoch.  Claims are paired over the seeds and decided by the book's one rule
+(:func:`snnlib.records.judge`).
 
 At ``gpu`` and ``full`` scale both run on sequential CIFAR with the paper's network (:class:`snnlib.models.SCIFARNet`:
 6 x (Conv1d k3, BN, neuron), 128 channels, AvgPool after every 3, FC 1024 -> 256, neuron, FC) and its
@@ -29,23 +36,35 @@ import torch.nn as nn
 from .. import config, data, train
 from ..neurons import LIF, PSN, MaskedPSN, ResetFreeLIF, SlidingPSN
 from ..models.sequence import SCIFARNet, SequenceNet
+from ..records import Row, judge, seed_list
 from ..utils import seed_everything, torch_threads
-from . import Claim, Experiment, register, runs_dir, mean_std
+from . import Experiment, register, runs_dir, mean_std
 
-__all__ = ["NEURONS", "LABELS", "make_neuron", "lambda_schedule", "band_init_", "sequence_net", "scifar_net",
-           "settings", "build_model", "train_neuron", "paper_key", "run_neurons", "run_order"]
+__all__ = ["NEURONS", "FAIR", "KINDS", "LABELS", "make_neuron", "lambda_schedule", "lambda_one_epochs",
+           "band_init_", "sequence_net", "scifar_net", "settings", "build_model", "train_neuron", "paper_key",
+           "label", "run_neurons", "run_order", "seeds_of", "NEURON_CAVEATS", "ORDER_CAVEATS"]
 
+#: the paper's five neurons, in the order of its table
 NEURONS = ("psn", "masked_psn", "sliding_psn", "lif", "lif_no_reset")
+#: ours: a LIF whose time constant suits the task (``settings(scale)["fair_tau"]``), beside the paper's tau = 2
+FAIR = "lif_fair"
+#: every neuron the comparison can train
+KINDS = NEURONS + (FAIR,)
 LABELS = {"psn": "PSN", "masked_psn": "masked PSN", "sliding_psn": "sliding PSN", "lif": "LIF",
-          "lif_no_reset": "LIF without reset"}
+          "lif_no_reset": "LIF without reset", FAIR: "LIF, long time constant"}
+#: the ``ci`` fair LIF's time constant: chosen on the validation split of seed 0 when the recipe was set
+#: (10 epochs, validation accuracy: tau = 4 28.9%, tau = 16 40.8%, tau = 64 38.3%)
+FAIR_TAU = 16.0
 
 
-def make_neuron(kind: str, T: int, k: Optional[int] = None) -> nn.Module:
+def make_neuron(kind: str, T: int, k: Optional[int] = None, tau: Optional[float] = None) -> nn.Module:
     """A neuron of the comparison, as the paper's code makes it.
 
     ``psn``: PSN(T); ``masked_psn``: MaskedPSN(k, T) (lambda scheduled by :func:`lambda_schedule`);
     ``sliding_psn``: SlidingPSN(k) with Kaiming initialisation (the paper's runs); ``lif``: LIF tau = 2 with
-    soft reset and detached reset; ``lif_no_reset``: the LIF without reset, tau = 2.
+    soft reset and detached reset; ``lif_no_reset``: the LIF without reset, tau = 2; ``lif_fair`` (ours,
+    not the paper's): the same LIF with time constant ``tau`` (default :data:`FAIR_TAU`) and without the
+    1/tau input scale (``decay_input=False``: with it, a tau = 16 LIF on unit-variance input never fires).
     """
     if kind == "psn":
         return PSN(T)
@@ -57,7 +76,29 @@ def make_neuron(kind: str, T: int, k: Optional[int] = None) -> nn.Module:
         return LIF(tau=2.0, v_reset=None, detach_reset=True)
     if kind == "lif_no_reset":
         return ResetFreeLIF(tau=2.0)
-    raise ValueError(f"unknown neuron {kind!r}; valid names: {', '.join(NEURONS)}")
+    if kind == FAIR:
+        return LIF(tau=FAIR_TAU if tau is None else tau, v_reset=None, detach_reset=True, decay_input=False)
+    raise ValueError(f"unknown neuron {kind!r}; valid names: {', '.join(KINDS)}")
+
+
+def label(kind: str, k: Optional[int] = None, tau: Optional[float] = None) -> str:
+    """A row's label: ``"masked PSN, k = 64"``, ``"LIF, τ = 2"``, ``"LIF, τ = 16"``.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
+    """
+    if kind in ("masked_psn", "sliding_psn") and k is not None:
+        return f"{LABELS[kind]}, k = {k}"
+    if kind in ("lif", "lif_no_reset"):
+        return f"{LABELS[kind]}, τ = 2"
+    if kind == FAIR:
+        return f"LIF, τ = {FAIR_TAU if tau is None else tau:g}"
+    return LABELS[kind]
+
+
+def _named(text: str) -> str:
+    """A row label as a claim names it: ``"masked PSN, k = 64"`` -> ``"masked PSN (k = 64)"``."""
+    head, _, tail = text.partition(", ")
+    return f"{head} ({tail})" if tail else head
 
 
 def lambda_schedule(epochs: int):
@@ -68,6 +109,15 @@ def lambda_schedule(epochs: int):
             if isinstance(m, MaskedPSN):
                 m.lambda_ = lam
     return set_lambda
+
+
+def lambda_one_epochs(epochs: int) -> list[int]:
+    """The 0-based epochs that :func:`lambda_schedule` trains at lambda = 1 (the causal neuron): the only
+    epochs a masked PSN may be selected from, since an earlier epoch's network still looks ahead.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
+    """
+    return [e for e in range(epochs) if epochs < 2 or MaskedPSN.lambda_at(e, epochs) >= 1.0]
 
 
 def band_init_(model: nn.Module) -> nn.Module:
@@ -94,49 +144,54 @@ def band_init_(model: nn.Module) -> nn.Module:
 
 
 def sequence_net(kind: str, T: int, features: int, classes: int, hidden: int = 64, layers: int = 2,
-                 k: Optional[int] = None) -> SequenceNet:
+                 k: Optional[int] = None, tau: Optional[float] = None) -> SequenceNet:
     """:class:`snnlib.models.SequenceNet` with neuron ``kind`` (:func:`make_neuron`) in every layer.
 
     Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
-    return SequenceNet(lambda: make_neuron(kind, T, k), features, classes, hidden=hidden, layers=layers)
+    return SequenceNet(lambda: make_neuron(kind, T, k, tau), features, classes, hidden=hidden, layers=layers)
 
 
-def scifar_net(kind: str, classes: int, channels: int = 128, T: int = 32, k: Optional[int] = None) -> SCIFARNet:
+def scifar_net(kind: str, classes: int, channels: int = 128, T: int = 32, k: Optional[int] = None,
+               tau: Optional[float] = None) -> SCIFARNet:
     """:class:`snnlib.models.SCIFARNet` with neuron ``kind`` (:func:`make_neuron`) in every layer."""
-    return SCIFARNet(lambda: make_neuron(kind, T, k), classes, channels=channels)
+    return SCIFARNet(lambda: make_neuron(kind, T, k, tau), classes, channels=channels)
 
 
 def settings(scale: str) -> dict[str, Any]:
     """Everything that sizes the PSN experiments at ``scale``.
 
-    ``threads`` (``ci``): the torch threads the runs train on (see
-    :func:`snnlib.utils.torch_threads`).  ``masked_band_init`` (``ci`` only) applies
-    :func:`band_init_`.  The paper's schedule closes the mask
-    after an eighth of training: about 12,500 optimiser steps in the paper and 1,200 at ``gpu``, but 46
-    at ``ci`` (2 of 10 epochs of 23 batches).  With the paper's weights the masked PSN of order k = 1 or
-    2 then stops firing for good and scores chance (measured at ``ci``, seed 0, k = 1: firing rate 0
-    in both layers from epoch 1 on, layer-2 weight gradient 2e-6, test accuracy 10%; with
-    :func:`band_init_`: firing rates 5% and 3%, test accuracy 28%).  ``gpu`` and ``full`` keep the
-    paper's initialisation.
+    ``seeds``: how many (``seed``, ``seed + 1``, ...); ``val_fraction``: the share of the training data held
+    out to choose the epoch.  ``fair_tau``: the time constant of the fair LIF (:data:`FAIR`), or ``None``
+    where the comparison keeps the paper's five neurons (``gpu``, ``full``: sequential CIFAR, where the
+    paper's tau = 2 LIF reaches 81.5%).  ``threads`` (``ci``): the torch threads the runs train on (see
+    :func:`snnlib.utils.torch_threads`).  ``masked_band_init`` (``ci`` only) applies :func:`band_init_`.
+    The paper's schedule closes the mask after an eighth of training: about 12,500 optimiser steps in the
+    paper and 1,200 at ``gpu``, but 18 to 36 at ``ci`` (one or two epochs of 18 batches).  With the
+    paper's weights the masked PSN of order k = 1 or 2 then stops firing for good and scores chance
+    (measured at ``ci``, seed 0, k = 1: firing rate 0 in both layers from epoch 1 on, layer-2 weight
+    gradient 2e-6, test accuracy 10%; with :func:`band_init_`: firing rates 5% and 3%, test accuracy
+    28%).  ``gpu`` and ``full`` keep the paper's initialisation.
 
     Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
     """
     return config.choose(
-        ci={"dataset": "digits-pixels", "T": 64, "hidden": 48, "layers": 2, "epochs": 15, "order_epochs": 10,
-            "batch_size": 64, "k": 64, "orders": [1, 2, 4, 8], "order_kinds": ["masked_psn", "sliding_psn"],
-            "seeds": 3, "masked_band_init": True, "threads": 1},
+        ci={"dataset": "digits-pixels", "T": 64, "hidden": 48, "layers": 2, "epochs": 12, "order_epochs": 8,
+            "batch_size": 64, "k": 64, "orders": [1, 4, 16], "order_kinds": ["masked_psn", "sliding_psn"],
+            "seeds": 5, "val_fraction": 0.2, "fair_tau": FAIR_TAU, "masked_band_init": True, "threads": 1},
         gpu={"dataset": "scifar10", "order_dataset": "scifar100", "T": 32, "channels": 128, "epochs": 24,
              "batch_size": 128, "k": 32, "orders": [1, 2, 4, 32], "order_kinds": ["masked_psn", "sliding_psn"],
-             "seeds": 1},
+             "seeds": 1, "val_fraction": 0.1, "fair_tau": None},
         full={"dataset": "scifar10", "order_dataset": "scifar100", "T": 32, "channels": 128, "epochs": 256,
               "batch_size": 128, "k": 32, "orders": [1, 2, 3, 4, 8, 16, 32],
-              "order_kinds": ["masked_psn", "sliding_psn"], "seeds": 1},
+              "order_kinds": ["masked_psn", "sliding_psn"], "seeds": 1, "val_fraction": 0.1, "fair_tau": None},
         scale_name=scale)
 
 
-def build_model(kind: str, scale: str, features: int, classes: int, k: Optional[int] = None) -> nn.Module:
-    """The network of the experiments at ``scale`` with neuron ``kind`` (order ``k``), initialised.
+def build_model(kind: str, scale: str, features: int, classes: int, k: Optional[int] = None,
+                tau: Optional[float] = None) -> nn.Module:
+    """The network of the experiments at ``scale`` with neuron ``kind`` (order ``k``, time constant ``tau``
+    for the fair LIF), initialised.
 
     ``ci``: :class:`SequenceNet` on ``features`` inputs per step; ``gpu``/``full``: :class:`SCIFARNet`
     (3 input channels; ``features`` is not used).
@@ -144,9 +199,9 @@ def build_model(kind: str, scale: str, features: int, classes: int, k: Optional[
     s = settings(scale)
     if scale == "ci":
         model: nn.Module = sequence_net(kind, s["T"], features, classes, hidden=s["hidden"],
-                                       layers=s["layers"], k=k)
+                                       layers=s["layers"], k=k, tau=tau)
     else:
-        model = scifar_net(kind, classes, channels=s["channels"], T=s["T"], k=k)
+        model = scifar_net(kind, classes, channels=s["channels"], T=s["T"], k=k, tau=tau)
     if s.get("masked_band_init", False):
         band_init_(model)
     return model
@@ -155,7 +210,7 @@ def build_model(kind: str, scale: str, features: int, classes: int, k: Optional[
 def _recipe(kind: str, scale: str = "full") -> dict[str, Any]:
     """The paper's optimiser per neuron: AdamW lr 1e-3 for sliding PSN, SGD lr 0.1 otherwise.
 
-    At ``ci`` scale, with 10-15 epochs instead of 256, AdamW at 1e-3 leaves the sliding PSN near chance on
+    At ``ci`` scale, with 8-12 epochs instead of 256, AdamW at 1e-3 leaves the sliding PSN near chance on
     the pixel-by-pixel digits (measured: 19% at k = 8 after 12 epochs, against 61% at 1e-2), so its
     learning rate is raised to 1e-2 there; SGD at 0.1 is kept for the others.
     """
@@ -164,143 +219,196 @@ def _recipe(kind: str, scale: str = "full") -> dict[str, Any]:
     return {"optimizer": "sgd", "lr": 0.1}
 
 
-def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optional[str] = None, seed: int = 0,
-                 progress: bool = True, loaders=None, epochs: Optional[int] = None) -> train.History:
-    """Train the experiment's network with neuron ``kind`` (order ``k``) at ``scale``; returns the history.
+def _loaders(name: str, scale: str, seed: int):
+    s = settings(scale)
+    return data.split_loaders(name, scale, val_fraction=s.get("val_fraction", data.VAL_FRACTION), seed=seed,
+                              batch_size=s["batch_size"])
 
-    ``loaders`` (train, test) may be shared between runs; ``epochs`` defaults to the scale's setting.
+
+def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optional[str] = None, seed: int = 0,
+                 progress: bool = True, loaders=None, epochs: Optional[int] = None,
+                 tau: Optional[float] = None) -> train.History:
+    """Train the experiment's network with neuron ``kind`` (order ``k``) at ``scale``; returns the history,
+    with the validation split's accuracy per epoch (``val_acc``) beside the test set's.
+
+    ``loaders`` (train, validation, test; :func:`snnlib.data.split_loaders`) may be shared between runs;
+    ``epochs`` defaults to the scale's setting.
     """
     s = settings(scale)
     name = dataset or s["dataset"]
     seed_everything(seed)
-    train_loader, test_loader = loaders or data.loaders(name, scale, batch_size=s["batch_size"], seed=seed)
+    train_loader, val_loader, test_loader = loaders or _loaders(name, scale, seed)
     classes = 100 if name.endswith("100") else 10
     features = train_loader.dataset.sample_shape[-1] if scale == "ci" else 3  # S-CIFAR: RGB per row
-    model = build_model(kind, scale, features, classes, k=k)
+    model = build_model(kind, scale, features, classes, k=k, tau=tau)
     epochs = s["epochs"] if epochs is None else epochs
-    label = LABELS[kind] + (f" k={k}" if k is not None and kind != "psn" else "")
+    desc = label(kind, k if kind != "psn" else None, tau)
     # gpu and full runs take hours: a checkpoint per epoch lets a rerun of the same command resume
     ckpt = None if scale == "ci" else runs_dir() / f"psn-{name}-{scale}" / f"{kind}-k{k}-seed{seed}-e{epochs}"
     with torch_threads(s.get("threads")):
-        return train.fit(model, train_loader, test_loader, epochs=epochs, label_smoothing=0.1, seed=seed,
+        return train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=epochs,
+                         label_smoothing=0.1, seed=seed,
                          on_epoch_start=lambda_schedule(epochs) if kind == "masked_psn" else None,
-                         progress=progress, desc=label, checkpoint_dir=ckpt, **_recipe(kind, scale))
+                         progress=progress, desc=desc, checkpoint_dir=ckpt, **_recipe(kind, scale))
 
 
-def paper_key(kind: str, dataset: str) -> str:
+def paper_key(kind: str, dataset: str) -> Optional[str]:
     """The registry key of the paper's number for neuron ``kind`` (k = 32 for masked and sliding PSN) on
-    sequential CIFAR-100 when ``dataset`` is ``scifar100``, else sequential CIFAR-10 (the ci runs' reference)."""
+    sequential CIFAR-100 when ``dataset`` is ``scifar100``, else sequential CIFAR-10; ``None`` for the fair
+    LIF, which the paper does not run.  Tables of a ``ci`` run do not show these numbers (another dataset):
+    the chapter states the paper's ordering instead, and the scoreboard labels them with their dataset."""
+    if kind not in NEURONS:
+        return None
     ds = "scifar100" if dataset == "scifar100" else "scifar10"
     return f"psn/{ds}/{kind}" + ("_k32" if kind in ("masked_psn", "sliding_psn") else "")
 
 
-def _summary(h: train.History) -> dict[str, Any]:
-    return {"max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
-            "firing_rate": h.last.get("test_rate"), "epochs": len(h.epochs), "wall_s": round(h.meta["wall_s"], 2),
-            "curve": [round(a, 4) for a in h.column("test_acc")]}
+def _selected(h: train.History, kind: str) -> dict[str, Any]:
+    """The epoch chosen on validation: among the epochs at lambda = 1 for the masked PSN, else all."""
+    return h.selected(among=lambda_one_epochs(len(h.epochs)) if kind == "masked_psn" else None)
 
 
-def _over_seeds(histories: list[train.History]) -> dict[str, Any]:
-    """Mean and sample standard deviation over seeds of each run's summary (one seed: std 0)."""
-    runs = [_summary(h) for h in histories]
+def _selected_on(kind: str) -> str:
+    return "validation (epoch, among those at λ = 1)" if kind == "masked_psn" else "validation (epoch)"
 
-    def over(key: str) -> tuple[float, float]:
-        vals = [r[key] for r in runs if r[key] is not None]
-        return mean_std(vals) if vals else (float("nan"), float("nan"))
 
-    acc, acc_std = over("max_test_acc")
-    final, final_std = over("final_test_acc")
-    rate, _ = over("firing_rate")
-    return {"max_test_acc": acc, "max_test_acc_std": acc_std, "final_test_acc": final,
-            "final_test_acc_std": final_std, "firing_rate": rate, "seeds": len(runs),
-            "per_seed_max_test_acc": [r["max_test_acc"] for r in runs], "epochs": runs[0]["epochs"],
-            "wall_s": round(sum(r["wall_s"] for r in runs), 2),
-            "curve": [round(sum(c) / len(c), 4) for c in zip(*(r["curve"] for r in runs))]}
+def _over_seeds(histories: list[train.History], kind: str) -> dict[str, Any]:
+    """Each seed's selected epoch and test accuracy there (in [0, 1]), their mean and sample std; the max
+    test accuracy over epochs (secondary, never used to decide); the firing rate at the selected epoch;
+    the validation and test curves (mean over seeds)."""
+    chosen = [_selected(h, kind) for h in histories]
+    acc = [c["test_acc"] for c in chosen]
+    mean, std = mean_std(acc)
+    rates = [c.get("test_rate") for c in chosen if c.get("test_rate") is not None]
+
+    def curve(key: str) -> list[float]:
+        cols = [h.column(key) for h in histories]
+        return [round(sum(c) / len(c), 4) for c in zip(*cols)]
+
+    return {"selected_test_acc": mean, "selected_test_acc_std": std, "per_seed_selected_test_acc": acc,
+            "selected_epochs": [c["selected_epoch"] for c in chosen],
+            "per_seed_max_test_acc": [h.best("test_acc") for h in histories],
+            "firing_rate": sum(rates) / len(rates) if rates else None, "seeds": len(histories),
+            "epochs": len(histories[0].epochs), "wall_s": round(sum(h.meta["wall_s"] for h in histories), 2),
+            "curve": curve("test_acc"), "val_curve": curve("val_acc")}
 
 
 def seeds_of(scale: str, seed: int = 0) -> list[int]:
     """The seeds a run at ``scale`` trains with: ``seed``, ``seed + 1``, ... (``settings(scale)["seeds"]`` of them)."""
-    return [seed + i for i in range(settings(scale)["seeds"])]
+    return seed_list(settings(scale)["seeds"], seed)
 
 
-def _row(label: str, m: dict[str, Any], paper: Optional[str]) -> dict[str, Any]:
-    return {"label": label, "metric": "max test accuracy" + (f", mean of {m['seeds']} seeds" if m["seeds"] > 1 else ""),
-            "measured": 100 * m["max_test_acc"], "std": 100 * m["max_test_acc_std"], "n": m["seeds"], "unit": "%",
-            "per_seed": [100 * a for a in m["per_seed_max_test_acc"]], "paper_key": paper}
+def _row(text: str, kind: str, m: dict[str, Any], seeds: list[int], classes: int, paper: Optional[str],
+         expected_failure: Optional[str] = None) -> Row:
+    return Row(text, "test accuracy at the epoch chosen on validation", "%",
+               [100 * a for a in m["per_seed_selected_test_acc"]], seeds, chance=100 / classes,
+               expected_failure=expected_failure, selected_on=_selected_on(kind), paper_key=paper)
+
+
+#: why the paper's tau = 2 LIFs are expected to fail on the ``ci`` task, stated before running it
+SHORT_MEMORY = ("tau = 2 keeps half its charge per step, a memory of about two pixels, on a task whose "
+                "class depends on pixels up to 63 steps apart")
+
+#: why a sliding PSN of order 1 is expected to fail on the ``ci`` task (chapter 01, exercise 4)
+NO_MEMORY = ("order 1 has no memory: each step sees one pixel alone and every layer is shared over time, so "
+             "the network sees only the histogram of the 64 pixel values, not where they are")
+
+NEURON_CAVEATS = (
+    "At ci the task is the 8 x 8 digits read one pixel per step (T = 64), not sequential CIFAR: the claims "
+    "check the paper's ordering, and the paper's numbers are not comparable with ours.",
+    "At ci the masked PSN's band is initialised with the Kaiming bound of its order (band_init_), not the "
+    "paper's nn.Linear(T, T) draw (which leaves orders 1 and 2 silent once the mask closes); at k = T, the "
+    "comparison's order, the weights are the paper's.",
+    "At ci the sliding PSN trains with AdamW at lr 1e-2, ten times the paper's 1e-3 (with 1e-3 it stayed "
+    "near chance within this budget: 19% at k = 8 after 12 epochs).",
+    "The LIF with τ = 16 is ours, not the paper's: τ was chosen on the validation split of seed 0 among "
+    "4, 16 and 64 when the recipe was set, and it adds its input unscaled (decay_input=False; with the 1/τ "
+    "scale a τ = 16 neuron never reached its threshold).",
+    "The masked PSN's epoch is chosen only among epochs at λ = 1, where the trained neuron is causal.",
+    "At ci every neuron trains for the same 12 epochs: a row whose validation accuracy is still rising at the last "
+    "epoch (see the curves) has not converged, and its distance to the PSN may shrink with longer training.",
+)
+
+ORDER_CAVEATS = (
+    "At ci the task is the 8 x 8 digits read one pixel per step (T = 64), not sequential CIFAR-100, where a "
+    "step is a whole column of 32 pixels: an order k covers k pixels here, so the paper's levelling off after "
+    "k = 4 is not expected at these orders.",
+    NEURON_CAVEATS[1].replace("; at k = T, the comparison's order, the weights are the paper's", ""),
+    NEURON_CAVEATS[2],
+    "Shorter training than the comparison (8 epochs instead of 12) so that the sweep fits the chapter's time.",
+)
 
 
 def run_neurons(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Train the five neurons in the same network, for each seed of :func:`seeds_of`; metrics per neuron:
-    max test accuracy in [0, 1], mean and standard deviation over the seeds, and each seed's value."""
+    """Train the neurons in the same network, for each seed of :func:`seeds_of`: the paper's five, and the
+    fair LIF where ``settings(scale)["fair_tau"]`` is set.  Rows: the test accuracy at the epoch chosen on
+    validation; claims: each PSN above each LIF, and the LIF above the LIF without reset, by the one rule."""
     s = settings(scale)
-    metrics = {}
-    for kind in NEURONS:
+    seeds = seeds_of(scale, seed)
+    classes = 100 if s["dataset"].endswith("100") else 10
+    kinds = NEURONS + ((FAIR,) if s.get("fair_tau") else ())
+    loaders = {sd: _loaders(s["dataset"], scale, sd) for sd in seeds}
+    metrics, rows = {}, {}
+    for kind in kinds:
         k = s["k"] if kind in ("masked_psn", "sliding_psn") else None
-        runs = []
-        for sd in seeds_of(scale, seed):
-            loaders = data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=sd)
-            runs.append(train_neuron(kind, scale, k=k, seed=sd, progress=progress, loaders=loaders))
-        metrics[kind] = _over_seeds(runs)
-    rows = [_row(LABELS[kind] + (f", k = {s['k']}" if kind in ("masked_psn", "sliding_psn") else ""), metrics[kind],
-                 paper_key(kind, s["dataset"])) for kind in NEURONS]
-    return {"dataset": s["dataset"], "config": s, "metrics": metrics, "rows": rows, "seeds": seeds_of(scale, seed)}
+        tau = s.get("fair_tau") if kind == FAIR else None
+        runs = [train_neuron(kind, scale, k=k, seed=sd, progress=progress, loaders=loaders[sd], tau=tau)
+                for sd in seeds]
+        metrics[kind] = _over_seeds(runs, kind)
+        failure = SHORT_MEMORY if (kind in ("lif", "lif_no_reset") and scale == "ci") else None
+        rows[kind] = _row(label(kind, k, tau), kind, metrics[kind], seeds, classes,
+                          paper_key(kind, s["dataset"]), failure)
+    psns, source = ("psn", "masked_psn", "sliding_psn"), "psn/scifar10/psn"
+    name = {kind: _named(row.label) for kind, row in rows.items()}
+    claims = [judge(f"The {name[p]} is more accurate than the {name[lif]}", rows[p], rows[lif], source=source)
+              for lif in ("lif", "lif_no_reset") for p in psns]
+    claims.append(judge(f"The {name['lif']} is more accurate than the {name['lif_no_reset']}", rows["lif"],
+                        rows["lif_no_reset"], source="psn/scifar10/lif"))
+    if FAIR in rows:
+        claims += [judge(f"The {name[p]} is more accurate than the {name[FAIR]}, a LIF whose time constant "
+                         "suits the task", rows[p], rows[FAIR], source="ours")
+                   for p in psns]
+    return {"dataset": s["dataset"], "config": {**s, "seed_list": seeds}, "metrics": metrics,
+            "rows": list(rows.values()), "claims": claims, "seeds": seeds}
 
 
 def run_order(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Train masked and/or sliding PSN for each order k and each seed; metrics ``{kind: {k: summary}}``."""
+    """Train masked and sliding PSN for each order k and each seed; metrics ``{kind: {k: summary}}``.
+
+    Claims: for each kind, each order above the one before it (one rule, paired over the seeds)."""
     s = settings(scale)
     ds = s.get("order_dataset", s["dataset"])
+    classes = 100 if ds.endswith("100") else 10
     seeds = seeds_of(scale, seed)
-    loaders = {sd: data.loaders(ds, scale, batch_size=s["batch_size"], seed=sd) for sd in seeds}
+    loaders = {sd: _loaders(ds, scale, sd) for sd in seeds}
     metrics: dict[str, dict[str, Any]] = {}
-    rows = []
+    rows, claims = [], []
     for kind in s["order_kinds"]:
         metrics[kind] = {}
+        by_k = {}
         for k in s["orders"]:
             runs = [train_neuron(kind, scale, k=k, dataset=ds, seed=sd, progress=progress, loaders=loaders[sd],
                                  epochs=s.get("order_epochs", s["epochs"])) for sd in seeds]
-            metrics[kind][str(k)] = _over_seeds(runs)
-            key = f"psn/scifar100/order/{kind}/" + (f"k{k}" if k <= 4 else "k5-32") if k <= 32 else None
-            rows.append(_row(f"{LABELS[kind]}, k = {k}", metrics[kind][str(k)], key))
-    return {"dataset": ds, "config": s, "metrics": metrics, "rows": rows, "seeds": seeds}
-
-
-def _check_neurons(m: dict[str, Any]) -> tuple[bool, str]:
-    """Holds when each of PSN, masked and sliding PSN beats both LIF and LIF without reset; the paper's
-    second ordering, LIF above LIF without reset, is reported beside it."""
-    acc = {k: m[k]["max_test_acc"] for k in NEURONS}
-    order = sorted(acc, key=acc.get, reverse=True)
-    measured = " > ".join(f"{LABELS[k]} {100 * acc[k]:.1f}%" for k in order)
-    holds = min(acc["psn"], acc["masked_psn"], acc["sliding_psn"]) > max(acc["lif"], acc["lif_no_reset"])
-    second = "holds" if acc["lif"] > acc["lif_no_reset"] else "does not hold"
-    return holds, f"{measured}; LIF above LIF without reset {second} here"
-
-
-def _check_order(m: dict[str, Any]) -> tuple[bool, str]:
-    parts, holds = [], True
-    for kind, by_k in m.items():
-        ks = sorted(by_k, key=int)
-        acc = [by_k[k]["max_test_acc"] for k in ks]
-        parts.append(f"{LABELS[kind]}: " + ", ".join(f"k={k} {100 * a:.1f}%" for k, a in zip(ks, acc)))
-        holds &= acc[-1] > acc[0]  # the largest order beats k = 1
-    return holds, "; ".join(parts)
+            metrics[kind][str(k)] = _over_seeds(runs, kind)
+            key = (f"psn/scifar100/order/{kind}/" + (f"k{k}" if k <= 4 else "k5-32")) if k <= 32 else None
+            failure = NO_MEMORY if (kind == "sliding_psn" and k == 1 and scale == "ci") else None
+            by_k[k] = _row(label(kind, k), kind, metrics[kind][str(k)], seeds, classes, key, failure)
+            rows.append(by_k[k])
+        ks = sorted(by_k)
+        for k1, k2 in zip(ks, ks[1:]):
+            source = f"psn/scifar100/order/{kind}/k{k2}" if k2 <= 4 else "ours"
+            claims.append(judge(f"The {LABELS[kind]} of order {k2} is more accurate than order {k1}",
+                                by_k[k2], by_k[k1], source=source))
+    return {"dataset": ds, "config": {**s, "seed_list": seeds}, "metrics": metrics, "rows": rows,
+            "claims": claims, "seeds": seeds}
 
 
 register(Experiment(
     name="psn-neurons", chapter="psn", title="Neuron comparison: PSN family against LIF",
     run=run_neurons, datasets={"ci": "digits-pixels", "gpu": "scifar10", "full": "scifar10"},
-    claim=Claim("PSN, masked PSN and sliding PSN are each more accurate than LIF with or without reset "
-                "(sequential CIFAR-10: PSN 88.45, sliding 86.70, masked 85.81, LIF 81.50, LIF without reset "
-                "79.50; the paper also has LIF above LIF without reset).",
-                tuple(f"psn/scifar10/{k}" for k in ("psn", "masked_psn_k32", "sliding_psn_k32", "lif",
-                                                     "lif_no_reset")),
-                _check_neurons)))
+    caveats=NEURON_CAVEATS))
 
 register(Experiment(
     name="psn-order", chapter="psn", title="Order sweep of masked and sliding PSN",
     run=run_order, datasets={"ci": "digits-pixels", "gpu": "scifar100", "full": "scifar100"},
-    claim=Claim("Accuracy rises with the order k (sequential CIFAR-100, masked PSN: 49.30, 57.46, 59.03, 60.36 "
-                "for k = 1 to 4) and then levels off (59.5-61.3 up to k = 32); checked: the largest order beats "
-                "k = 1.",
-                tuple(f"psn/scifar100/order/masked_psn/k{k}" for k in range(1, 5)),
-                _check_order)))
+    caveats=ORDER_CAVEATS))

@@ -43,24 +43,32 @@ class PerStep(nn.Module):
 
 
 class SpikingMLP(nn.Module):
-    """``[T, N, F]`` -> Linear(F, hidden) -> neuron -> the spikes of all T steps -> Linear -> ``[N, classes]``.
+    """``[T, N, F]`` -> Linear(F, hidden) -> neuron -> readout -> ``[N, classes]``.
 
-    Two synaptic layers.  The readout sees the whole spike raster (``T * hidden`` inputs), so it knows
-    at which step (which row) a neuron fired.  ``neuron`` makes the spiking layer from T (default: the
-    library's LIF, tau = 2, hard reset); any neuron of :mod:`snnlib.neurons` fits.
+    Two synaptic layers.  With ``readout="raster"`` the readout sees the whole spike raster
+    (``T * hidden`` inputs), so it knows at which step (which row) a neuron fired and the neuron needs no
+    memory; with ``readout="mean"`` it sees only each neuron's mean over the T steps, so whatever depends
+    on the order of the steps must be carried by the neuron's state (and learned through time).
+    ``neuron`` makes the spiking layer from T (default: the library's LIF, tau = 2, hard reset); any
+    neuron of :mod:`snnlib.neurons` fits.
 
     Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
     """
 
     def __init__(self, T: int, features: int, classes: int, hidden: int = 128,
-                 neuron: Optional[Callable[[int], nn.Module]] = None):
+                 neuron: Optional[Callable[[int], nn.Module]] = None, readout: str = "raster"):
         super().__init__()
+        if readout not in ("raster", "mean"):
+            raise ValueError(f"readout={readout!r}; expected 'raster' or 'mean'")
+        self.readout = readout
         self.fc1 = nn.Linear(features, hidden)
         self.neuron = neuron(T) if neuron is not None else LIF()
-        self.fc2 = nn.Linear(T * hidden, classes)
+        self.fc2 = nn.Linear(T * hidden if readout == "raster" else hidden, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         spikes = self.neuron(self.fc1(x))  # [T, N, hidden]
+        if self.readout == "mean":
+            return self.fc2(spikes.mean(0))
         return self.fc2(spikes.transpose(0, 1).flatten(1))
 
 
