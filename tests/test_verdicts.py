@@ -17,11 +17,13 @@ from snnlib import records, results
 
 ROW_KEYS = ("label", "metric", "unit", "per_seed", "seeds", "mean", "std", "n", "chance", "expected_failure",
             "selected_on")
-#: experiments whose records are not on the mechanism yet, each with why: the open gaps of the experiments
-#: issue, printed by the test.  An entry must be removed when its experiment moves (the test checks that).
-NOT_YET = {
-    "spikformer-v2": "chapter 05's networks stay near chance at ci (20-34% on 10 classes, a ridge classifier on "
-                     "the same labels 84-88%); the linear-probe recipe the issue asks for is not finished",
+#: experiments whose recipe does not learn enough yet for every claim's rows to stand clear of chance, each
+#: with why: the open gaps of the experiments issue, printed by the test.  Their shape and every verdict are
+#: still checked (an at-chance claim must read "untestable at this scale"); only the rule that a claim's rows
+#: are not at chance is waived.  An entry must go once its rows are clear of chance (the test checks that).
+NOT_YET: dict[str, str] = {
+    "spikformer-v2": "chapter 05's networks stay near chance at ci (20-35% on 10 classes, a ridge classifier on "
+                     "the same labels about 85%); the linear-probe recipe the issue asks for is not built yet",
 }
 
 CLAIM_KEYS = ("statement", "a", "direction", "diffs", "mean", "low", "high", "half_width", "n", "verdict", "why")
@@ -34,7 +36,7 @@ def _records() -> list[dict]:
     return [r for r in results.load_results(folder) if r["scale"] == "ci"]
 
 
-def check_record(rec: dict) -> list[str]:
+def check_record(rec: dict, allow_chance: bool = False) -> list[str]:
     """What is wrong with a record's rows and claims (empty when nothing is)."""
     bad = []
     name = rec.get("name", "?")
@@ -65,7 +67,7 @@ def check_record(rec: dict) -> list[str]:
             bad.append(f"{name}: claim {c['statement']!r} says {c['verdict']!r}; its rows give {again!r}")
         for u in used:
             r = rows[u]
-            if r["chance"] is not None and r["at_chance"] and not r["expected_failure"]:
+            if r["chance"] is not None and r["at_chance"] and not r["expected_failure"] and not allow_chance:
                 bad.append(f"{name}: claim {c['statement']!r} uses row {u!r}, at chance "
                            f"({r['mean']:.1f} against {r['chance']:g}) and not a declared expected failure")
     return bad
@@ -91,9 +93,9 @@ def test_every_ci_record_states_its_evidence_and_the_one_rules_verdicts():
     recs = _records()
     if not recs:
         pytest.skip("no executed records: run python3 dev.py test (SNNLIB_RESULTS=_build/results)")
-    bad = [p for rec in recs if rec["name"] not in NOT_YET for p in check_record(rec)]
-    moved = [rec["name"] for rec in recs if rec["name"] in NOT_YET and "claims" in rec]
-    assert not moved, f"{moved} now write claims: remove them from NOT_YET in tests/test_verdicts.py"
+    bad = [p for rec in recs for p in check_record(rec, allow_chance=rec["name"] in NOT_YET)]
+    clear = [rec["name"] for rec in recs if rec["name"] in NOT_YET and not check_record(rec)]
+    assert not clear, f"{clear}: every claim's rows are clear of chance now; remove them from NOT_YET"
     assert not bad, "\n".join(bad)
     for name, why in NOT_YET.items():
         print(f"not on the mechanism yet: {name}: {why}")

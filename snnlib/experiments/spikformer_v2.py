@@ -35,11 +35,12 @@ from .. import config, data, train
 from ..models.mae import SpikingMAE
 from ..models.scs import SpikformerV2
 from ..utils import seed_everything, torch_threads
-from . import Claim, Experiment, register, runs_dir, mean_std
+from ..records import Row, judge
+from . import Experiment, register, runs_dir, mean_std
 
 
 __all__ = ["RUNS", "LABELS", "LAST_NETWORKS", "settings", "build_encoder", "build_mae", "matched_sps_dim", "label_subset",
-           "pretrain", "handover", "run_v2", "stem_verdict", "epochs_to"]
+           "pretrain", "handover", "run_v2", "epochs_to"]
 
 #: the trained networks of one seed
 RUNS = ("pretrained", "scratch", "sps")
@@ -337,55 +338,27 @@ def run_v2(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any
                             "scs_dim": s["dim"], "sps_dim": per_seed[0]["sps"]["dim"]}
     keys = {"pretrained": "spikformer_v2/imagenet/172m_ssl", "scratch": "spikformer_v2/imagenet/8layer",
             "sps": None}
-    n = len(seeds)
-    rows = [{"label": LABELS[run], "metric": f"max test accuracy, {int(100 * s['label_fraction'])}% of the labels"
-             + (f", mean of {n} seeds" if n > 1 else ""),
-             "measured": 100 * metrics[run]["max_test_acc"], "std": 100 * metrics[run]["max_test_acc_std"],
-             "n": n, "unit": "%", "per_seed": [100 * v for v in metrics[run]["per_seed_max_test_acc"]],
-             "paper_key": keys[run]} for run in RUNS if run in metrics]
+    rows = {run: Row(LABELS[run], f"test accuracy after the last epoch, {int(100 * s['label_fraction'])}% of the "
+                     "labels", "%", [100 * v for v in metrics[run]["per_seed_final_test_acc"]], seeds,
+                     chance=100 / 10, selected_on="last epoch (no selection; no validation split yet)",
+                     paper_key=keys[run]) for run in RUNS if run in metrics}
+    claims = [judge("Masked pre-training raises the accuracy of the fine-tuned network when labels are few",
+                    rows["pretrained"], rows["scratch"], source="spikformer_v2/imagenet/172m_ssl")]
+    if "sps" in rows:
+        claims.append(judge("The convolutional stem (SCS) is more accurate than SPS at the same parameter count",
+                            rows["scratch"], rows["sps"], source="ours"))
     return {"dataset": s["dataset"] + (f" ({s['size']} x {s['size']})" if s["dataset"].startswith("digits") else ""),
-            "config": s, "metrics": metrics, "rows": rows, "seeds": seeds}
-
-
-def _check(m: dict[str, Any]) -> tuple[bool, str]:
-    pre, scr = m["pretrained"], m["scratch"]
-    gain = 100 * (pre["max_test_acc"] - scr["max_test_acc"])
-    level = 0.9 * min(pre["max_test_acc"], scr["max_test_acc"])
-    e_pre, e_scr = epochs_to(pre["curve"], level), epochs_to(scr["curve"], level)
-    faster = e_pre is not None and (e_scr is None or e_pre < e_scr)
-    holds = gain > 0 or faster
-    return holds, (f"pre-trained {100 * pre['max_test_acc']:.1f} ± {100 * pre['max_test_acc_std']:.1f}% against "
-                   f"from scratch {100 * scr['max_test_acc']:.1f} ± {100 * scr['max_test_acc_std']:.1f}% "
-                   f"({gain:+.1f} points) with {m['labelled']} labels; the mean curves reach "
-                   f"{100 * level:.1f}% at epoch {e_pre} (pre-trained) and {e_scr} (from scratch)")
-
-
-def stem_verdict(m: dict[str, Any]) -> tuple[str, str]:
-    """Which stem is ahead at this scale: ``("SCS" | "SPS" | "neither", sentence)``.  "Neither" when the
-    means differ by less than the larger standard deviation.
-
-    Defined in chapter 05 (Spikformer V2), section "Reproduction at `ci`: pre-training with few labels, and SCS against SPS".
-    """
-    if "sps" not in m:
-        return "neither", "the stem comparison did not run at this scale"
-    a, b = m["scratch"], m["sps"]
-    diff = 100 * (a["max_test_acc"] - b["max_test_acc"])
-    noise = 100 * max(a["max_test_acc_std"], b["max_test_acc_std"])
-    who = "neither" if abs(diff) < noise else ("SCS" if diff > 0 else "SPS")
-    sizes = m.get("sizes", {})
-    return who, (f"SCS {100 * a['max_test_acc']:.1f} ± {100 * a['max_test_acc_std']:.1f}% "
-                 f"({sizes.get('scs_params', '?')} parameters) against SPS {100 * b['max_test_acc']:.1f} ± "
-                 f"{100 * b['max_test_acc_std']:.1f}% ({sizes.get('sps_params', '?')} parameters): "
-                 f"{diff:+.1f} points for SCS, " + ("within" if who == "neither" else "beyond")
-                 + f" the larger standard deviation ({noise:.1f})")
+            "config": {**s, "seeds_note": "3 seeds: five do not fit the chapter's time at this recipe"},
+            "metrics": metrics, "rows": list(rows.values()), "claims": claims, "seeds": seeds}
 
 
 register(Experiment(
     name="spikformer-v2", chapter="spikformer_v2",
     title="Masked pre-training in the low-label regime, and SCS against SPS (reduced analogue)",
     run=run_v2, datasets={"ci": "digits-images (16 x 16)", "gpu": "cifar10", "full": "cifar10"},
-    claim=Claim("Masked-image pre-training helps a Spikformer V2 when labels are few (ImageNet: 81.10% at "
-                "T = 1 after pre-training, not comparable here); checked: with 10% of the labels the "
-                "pre-trained network's mean accuracy is higher than from scratch, or its mean curve reaches "
-                "90% of the lower best accuracy in fewer epochs.",
-                ("spikformer_v2/imagenet/172m_ssl", "spikformer_v2/imagenet/8layer"), _check)))
+    caveats=("At ci the three networks stay near 20-35% on ten classes after a few hundred optimiser steps, while "
+             "a ridge classifier on the same labelled images reaches about 85%: these networks barely train at "
+             "this scale, so no verdict here speaks for the paper's ImageNet result.",
+             "The reported accuracy is the last epoch's: this experiment has no validation split yet, and the "
+             "linear probe of the frozen encoder (the standard test of pre-training) is not built yet.",
+             "Three seeds, not five: five do not fit the chapter's time at this recipe.")))
