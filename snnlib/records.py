@@ -372,7 +372,10 @@ def judge(statement: str, a: Row, b: Optional[Row] = None, *, value: Optional[fl
 
 def rejudge(claim: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]]) -> str:
     """The verdict of a recorded claim, recomputed from its rows' per-seed values (a record's
-    ``rows`` by label): what a test compares with the verdict the record states."""
+    ``rows`` by label): what a test compares with the verdict the record states.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
+    """
     a = Row.from_dict(rows[claim["a"]])
     b = Row.from_dict(rows[claim["b"]]) if claim.get("b") is not None else None
     return judge(claim["statement"], a, b, value=claim.get("value"), direction=claim["direction"],

@@ -294,7 +294,10 @@ def _margin(key: str, value: float, unit: str, reason: str) -> Margin:
 
 
 def margin(key: str) -> Margin:
-    """The equivalence margin ``key``; an unknown key raises, listing the known ones."""
+    """The equivalence margin ``key``; an unknown key raises, listing the known ones.
+
+    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
+    """
     if key not in MARGINS:
         raise KeyError(f"no equivalence margin {key!r}; known: {', '.join(sorted(MARGINS)) or 'none yet'}")
     return MARGINS[key]

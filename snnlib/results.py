@@ -173,7 +173,7 @@ def record_table(rec: Mapping[str, Any], columns: Sequence[str] = ("what", "meas
     (``{"what": "neuron"}``).  The caption names the dataset, the scale, the kind of comparison and the
     seeds; at ``ci`` scale a note says that the paper's numbers are on another dataset.
 
-    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
+    Defined in chapter 05 (Spikformer V2), section "Reproduction at `ci`: pre-training with few labels, and SCS against SPS".
     """
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
@@ -443,7 +443,10 @@ def claim_sentence(c: Mapping[str, Any]) -> str:
 def what_we_found(rec: Mapping[str, Any], intro: Optional[str] = None) -> str:
     """A record's "What we found", as Markdown: each claim (:func:`claim_sentence`), in the record's order,
     then the experiment's fixed caveats (its departures from the paper's recipe), then the rule's own
-    caveat.  Every chapter writes its findings with this function, so that words follow the numbers."""
+    caveat.  Every chapter writes its findings with this function, so that words follow the numbers.
+
+    Defined in chapter 00 (Foundations), section "Experiment: training a spiking network".
+    """
     claims = list(rec.get("claims") or [])
     lines = [intro, ""] if intro else []
     if claims:
@@ -461,7 +464,10 @@ def what_we_found(rec: Mapping[str, Any], intro: Optional[str] = None) -> str:
 
 
 def claims_table(rec: Mapping[str, Any]) -> Table:
-    """A record's claims as a table: statement, verdict, mean paired difference and its 95% interval."""
+    """A record's claims as a table: statement, verdict, mean paired difference and its 95% interval.
+
+    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at ci".
+    """
     rows = []
     for c in rec.get("claims") or []:
         unit = c.get("unit", "")

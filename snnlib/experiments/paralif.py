@@ -226,7 +226,7 @@ def best_modes(firing_metrics: dict[str, Any], key: str = "val_acc") -> tuple[st
     (``key``; each run at its epoch chosen on validation; ties: the first in :data:`FIRING_MODES`).  The test
     set never chooses.
 
-    Defined in chapter 03 (ParaLIF), section "Reproduction: event data through tonic".
+    Defined in chapter 03 (ParaLIF), section "Reproduction: the firing functions against LIF".
     """
     det = [m for m in FIRING_MODES if m not in STOCHASTIC_MODES]
     best = lambda modes: max(modes, key=lambda m: (firing_metrics[m][key], -modes.index(m)))  # noqa: E731
