@@ -236,15 +236,25 @@ class SpikformerMLP(nn.Module):
 
 
 class SpikformerBlock(nn.Module):
-    r"""One encoder block: :math:`X' = X + SSA(X)`, :math:`X'' = X' + MLP(X')`, tokens ``[T, N, L, D]``."""
+    r"""One encoder block: :math:`X' = X + SSA(X)`, :math:`X'' = X' + MLP(X')`, tokens ``[T, N, L, D]``.
+
+    ``attention="none"`` removes the attention (``self.attn`` is ``None``, :math:`X' = X`): the ablation
+    that asks what the attention adds to the same block, trained with the same recipe.
+    """
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, **ssa_kwargs):
         super().__init__()
-        self.attn = SSA(dim, heads, **ssa_kwargs)
+        if ssa_kwargs.get("attention") == "none":
+            if dim % heads:
+                raise ValueError(f"dim={dim!r}, heads={heads!r}: expected dim divisible by heads")
+            self.attn: Optional[SSA] = None
+        else:
+            self.attn = SSA(dim, heads, **ssa_kwargs)
         self.mlp = SpikformerMLP(dim, mlp_ratio)
 
     def forward(self, x_seq: torch.Tensor) -> torch.Tensor:
-        x_seq = x_seq + self.attn(x_seq)
+        if self.attn is not None:
+            x_seq = x_seq + self.attn(x_seq)
         return x_seq + self.mlp(x_seq)
 
 
@@ -307,18 +317,21 @@ class Spikformer(nn.Module):
 
     ``forward`` takes images ``[N, C, H, W]`` (repeated over ``T`` steps: the first convolution is the
     encoding layer) or ``[T, N, C, H, W]``, and returns ``[T, N, classes]``.  ``Spikformer.named("4-384")``
-    builds the paper's ``L-D`` configuration.  ``attention="vsa"`` swaps SSA for the softmax baseline.
+    builds the paper's ``L-D`` configuration.  ``attention="vsa"`` swaps SSA for the softmax baseline,
+    ``attention="none"`` removes the attention from every block.
 
     Defined in chapter 04 (Spikformer), section "The same in spikingjelly".
     """
 
     def __init__(self, depth: int = 4, dim: int = 384, heads: int = 8, T: int = 4, num_classes: int = 10,
                  in_channels: int = 3, mlp_ratio: float = 4.0, pool: Literal["paper", "spikingjelly"] = "paper",
-                 attention: Literal["ssa", "vsa"] = "ssa", order: Order = "auto"):
+                 attention: Literal["ssa", "vsa", "none"] = "ssa", order: Order = "auto"):
         super().__init__()
         for name, value in (("depth", depth), ("T", T), ("num_classes", num_classes)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name}={value!r}; expected a positive integer")
+        if attention not in ("ssa", "vsa", "none"):
+            raise ValueError(f"attention={attention!r}; expected 'ssa', 'vsa' or 'none' (attention removed)")
         self.T, self.depth, self.dim = T, depth, dim
         self.sps = SPS(in_channels, dim, pool)
         self.blocks = nn.ModuleList(SpikformerBlock(dim, heads, mlp_ratio, attention=attention, order=order)
@@ -337,7 +350,8 @@ class Spikformer(nn.Module):
         return cls(depth=depth, dim=dim, **kwargs)
 
     def ssa_layers(self) -> list[SSA]:
-        return [b.attn for b in self.blocks]
+        """The blocks' attention layers (none when ``attention="none"``)."""
+        return [b.attn for b in self.blocks if b.attn is not None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 4:
