@@ -242,8 +242,18 @@ def stability() -> None:
     run([vpy(), "-m", "tools.stability"], env=env(OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1")))
 
 
+def wheel() -> None:
+    """Build snnlib's wheel into dist/ (the path a Colab reader installs from while the repository is not
+    published: upload dist/snnlib-*.whl and %pip install it)."""
+    setup()
+    run([vpy(), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", ROOT / "dist", ROOT])
+    for w in sorted((ROOT / "dist").glob("snnlib-*.whl")):
+        print(w)
+
+
 COMMANDS = {"book": book, "test": test, "setup": setup, "execute": lambda: (setup(), execute()),
-            "site": lambda: (setup(), site()), "freeze": freeze, "gpu": gpu, "stability": stability}
+            "site": lambda: (setup(), site()), "freeze": freeze, "gpu": gpu, "stability": stability,
+            "wheel": wheel}
 
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in COMMANDS:
