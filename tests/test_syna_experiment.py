@@ -1,12 +1,13 @@
-"""The chapter 07 experiment (syna-orrc): a tiny ci run is seeded and complete, its claim check reads its
-metrics, the pruned SynA nets equal the unpruned ones on the test set, and the gpu path runs end to end
-on CPU on tiny CIFAR-10 pickles, under autocast."""
+"""The chapter 07 experiment (syna-orrc): a tiny ci run is seeded and complete, its
+claims are the one rule's with the registered margin, the pruned SynA nets equal the unpruned ones on the
+test set, the gate masks are counted, and the gpu path runs end to end on CPU on tiny CIFAR-10 pickles,
+under autocast."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from snnlib import experiments
+from snnlib import experiments, records
 from snnlib.experiments import syna as E
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -27,34 +28,57 @@ def test_ci_run_is_seeded_and_complete(monkeypatch, tmp_path):
     b = E.run_syna("ci", progress=False)
     assert set(a["metrics"]) == set(E.NETS)
     for key, m in a["metrics"].items():
-        assert m["per_seed_max_test_acc"] == b["metrics"][key]["per_seed_max_test_acc"]
-        assert len(m["per_seed_max_test_acc"]) == 2 and m["spikes_per_neuron"] >= 0
+        assert m["per_seed_selected_test_acc"] == b["metrics"][key]["per_seed_selected_test_acc"]
+        assert len(m["per_seed_selected_test_acc"]) == 2 and m["spikes_per_neuron"] >= 0
+        assert m["selected_epochs"] == [1, 1]
         assert m["energy_pj_mac"] >= m["energy_pj_ac"] > 0 and m["ann_pj_ac"] == m["ann_pj_mac"]
     for key in ("syna", "syna-open"):
         m = a["metrics"][key]
         assert m["pruned_equal"] and m["pruned_acc_change"] == 0 and m["branches"] == 3
         assert len(m["gate_history"]) == 2 and len(m["gate_history"][0]) == 1 + 1   # before epoch 1, end
         assert all(len(v) == 4 for v in m["gate_history"][0][-1].values())          # one rate per step
+        assert len(m["masks"]) == 2 and all(len(v) == 4 for v in m["masks"][0].values())
+    # bias 4 opens every gate at every step before training, on every seed
+    assert all(r == 1.0 for h in a["metrics"]["syna-open"]["gate_history"] for v in h[0].values() for r in v)
     assert a["metrics"]["or"]["nonbinary_conv_macs_mac"] == 0
-    assert a["seeds"] == [0, 1] and isinstance(a["claim"]["holds"], bool)
-    assert [r["paper_key"] for r in a["rows"]][-2:] == ["syna/spikes_per_neuron", "syna/energy_reduction"]
+    assert a["seeds"] == [0, 1] and "claim" not in a
+    rows = {r["label"]: r for r in a["rows"]}
+    for c in a["claims"]:
+        assert c["verdict"] == records.rejudge(c, rows)
+    acc = [r for r in a["rows"] if r["unit"] == "%"]
+    assert len(acc) == len(E.NETS) and all(r["chance"] == pytest.approx(10.0) for r in acc)
+    assert all(r["selected_on"].startswith("validation") for r in acc)
+    keys = [r["paper_key"] for r in a["rows"] if r["paper_key"]]
+    assert keys == ["syna/spikes_per_neuron", "syna/energy_reduction"]
+    assert any("open at initialisation" in c["statement"] and "pruning" in c["statement"].lower()
+               for c in a["claims"])
+    assert a["caveats"]
 
 
-def test_claim_check_reads_the_metrics():
-    def m(acc, nb=0.0, frac=None, equal=True):
-        d = {"max_test_acc": acc, "nonbinary_conv_macs_mac": nb}
-        if frac is not None:
-            d.update(pruned_fraction=frac, pruned_equal=equal)
-        return d
+def test_mask_statistics_counts_fixed_and_input_dependent_steps():
+    st = E.mask_statistics({"a": [1.0, 0.0, 1.0, 0.0], "b": [1.0, 0.5, 0.0, 0.0]})
+    assert st["input_dependent"] == pytest.approx(1 / 8) and st["silent_steps"] == pytest.approx(4 / 8)
+    assert st["open_steps"] == pytest.approx(3 / 8)
+    assert st["masks"] == {"a": [1, 0, 1, 0], "b": [1, None, 0, 0]}
+    with pytest.raises(ValueError, match="no gate rates"):
+        E.mask_statistics({})
 
-    good = {"add": m(0.90, nb=1e4), "or": m(0.89), "syna": m(0.88, frac=0.5)}
-    holds, text = E._check(good)
-    assert holds and "OR 89.0% against ADD 90.0%" in text and "prunes 50%" in text
-    assert not E._check({**good, "or": m(0.80)})[0]                       # OR far below ADD
-    assert not E._check({**good, "or": m(0.89, nb=5.0)})[0]               # OR not spike-driven
-    assert not E._check({**good, "syna": m(0.88, frac=0.0)})[0]           # nothing pruned
-    assert not E._check({**good, "syna": m(0.88, frac=0.5, equal=False)})[0]
-    assert not E._check({**good, "syna": m(0.70, frac=0.5)})[0]           # SynA far below OR
+
+def test_the_claims_use_the_registered_margin_and_the_one_rule():
+    from snnlib import registry
+    from snnlib.records import Row
+
+    m = registry.margin("syna/keeps_accuracy")
+    seeds = [0, 1, 2, 3, 4]
+    acc = lambda k, v: {"per_seed_selected_test_acc": v}  # noqa: E731,ARG005
+    metrics = {k: {**acc(k, [0.9, 0.91, 0.92, 0.9, 0.9]), "per_seed_nonbinary_conv_macs_mac": [5.0] * 5}
+               for k in ("add", "or")}
+    metrics["or"]["per_seed_nonbinary_conv_macs_mac"] = [0.0] * 5
+    s = {"nets": ["add", "or"], "T": 4}
+    rows, claims = E._rows_and_claims(s, seeds, metrics, 10.0)
+    close, driven = claims
+    assert close.margin == m.value and close.margin_reason == m.reason and close.verdict == "holds"
+    assert driven.verdict == "holds" and isinstance(rows[0], Row)
 
 
 def test_batch_axis_gate_breaks_permutation_equivariance():
@@ -93,5 +117,5 @@ def test_gpu_path_end_to_end_on_cpu_cifar10_under_autocast(monkeypatch, tmp_path
     assert rec["config"]["width"] == 2 and _settings("gpu")["lr"] == 1e-3 and _settings("gpu")["loss"] == "mse"
     assert set(rec["metrics"]) == set(E.NETS)
     assert len(list((tmp_path / "runs").glob("syna-orrc-gpu/*/last.pt"))) == len(E.NETS)
-    assert all(0 <= m["max_test_acc"] <= 1 for m in rec["metrics"].values())
+    assert all(0 <= m["selected_test_acc"] <= 1 for m in rec["metrics"].values())
     assert rec["metrics"]["syna"]["pruned_equal"]

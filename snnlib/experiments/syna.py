@@ -8,16 +8,20 @@ gate on the shortcut).  Shortcuts whose gate never fires can be removed without 
 
 * ``add``: SEW-ResNet with ADD; ``or``: the same with OR (ORRC);
 * ``syna``: OR with MA and IA, gates as released (no bias: at our initialisation they do not fire);
-* ``syna-open``: the same with every gate open at initialisation (IA bias 2), so that training, not the
-  initialisation, decides which gates close.
+* ``syna-open``: the same with every gate open at initialisation (IA bias :data:`OPEN_BIAS`: every gate
+  fires at every step on the test digits at initialisation), so that training, not the initialisation,
+  decides which gates close.  The claims about SynA are judged on this network.
 
-``ci``: depth 8, width 8, T = 4, 3 epochs on 512 digits (8 x 8), 3 seeds; ``gpu``: CIFAR-10, depth 20,
-width 16, 8 epochs, one seed; ``full``: 250 epochs.  Per network and seed the record holds the best test
-accuracy, the spikes per neuron, the energy per sample under both conventions for non-binary inputs
-(each non-zero input one AC, or non-binary ones as MACs) with the stem's conv and BN as MACs, the
-energy of the same network as an ANN, and for SynA the IA gates' firing rates over the test set after
-each epoch, the branches pruned, the parameters and operations removed, and whether the pruned network's
-outputs equal the unpruned ones on the whole test set.
+``ci``: depth 8, width 8, T = 4, 3 epochs on 410 digits (8 x 8; 102 more are the validation split), 5 seeds;
+``gpu``: CIFAR-10, depth 20, width 16, 8 epochs, one seed; ``full``: 250 epochs.  Each network picks its
+epoch on the validation split; the test accuracy there is what the rows report.  Per network and seed the
+record also holds the spikes per neuron, the energy per sample under both conventions for non-binary
+inputs (each non-zero input one AC, or non-binary ones as MACs) with the stem's conv and BN as MACs, the
+energy of the same network as an ANN, and for SynA the IA gates' firing rates per time step over the test
+set before each epoch and at the end (the learned temporal masks), the fraction of gate steps that depend
+on the input (a rate strictly between 0 and 1), the gate steps that never fire (per-step pruning), the
+branches pruned, the parameters and operations removed, and whether the pruned network's outputs equal
+the unpruned ones on the whole test set.
 """
 from __future__ import annotations
 
@@ -28,23 +32,24 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .. import config, data, energy, train
+from .. import config, data, energy, registry, train
 from ..models.attention import IA, SynAResNet, gate_rates, natural_prune, silent_blocks
 from ..models.resnet import SpikingResNet, add, or_
+from ..records import Row, judge, seed_list
 from ..utils import seed_everything, torch_threads
-from . import Claim, Experiment, register, runs_dir, mean_std
+from . import Experiment, register, runs_dir, mean_std
 
 
 __all__ = ["NETS", "LABELS", "settings", "build_model", "train_one", "syna_energy", "test_logits",
-           "prune_on", "set_per_sample", "batch_axis_difference", "run_syna"]
+           "prune_on", "set_per_sample", "batch_axis_difference", "mask_statistics", "run_syna"]
 
 NETS = ("add", "or", "syna", "syna-open")
 LABELS = {"add": "SEW-ResNet (ADD)", "or": "OR-ResNet (ORRC)", "syna": "SynA-ResNet (gates as released)",
           "syna-open": "SynA-ResNet (gates open at init)"}
-#: "close": OR's (and SynA's) mean best test accuracy at most this many points below ADD's (OR's)
-CLOSE_POINTS = 3.0
-#: the IA bias of "syna-open": a = 2 fires the paper's LIF (tau 2, theta 1) at every step
-OPEN_BIAS = 2.0
+#: the IA bias of "syna-open".  A constant a fires the gate's LIF (tau 2, theta 1, from rest) at every step
+#: when a >= 2; a = 2 sits on the threshold, and with the MLP's random weights bias 2 left gates at rates
+#: 0.06 to 0.61 at initialisation (seeds 0-4, test digits), bias 3 one seed at 0.55, bias 4 every gate at 1.
+OPEN_BIAS = 4.0
 
 
 def settings(scale: str) -> dict[str, Any]:
@@ -53,27 +58,29 @@ def settings(scale: str) -> dict[str, Any]:
     At ``ci`` the learning rate is 1e-2, not the paper's 1e-3: in 48 steps (512 digits, batch 32, 3
     epochs) Adam at 1e-3 left SynA-ResNet at chance (10%) and ADD / OR at 68 / 59% (seed 0, this CPU);
     at 1e-2 the three reached 93, 90 and 91%.  The ``gpu`` and ``full`` scales use the paper's 1e-3.
+    ``val_fraction`` of the training digits is the validation split (39 steps remain at ``ci``).
 
     Defined in chapter 07 (SynA-ResNet), section "07 · SynA-ResNet: OR residual connections, synergistic attention and natural pruning".
     """
     return config.choose(
         ci={"dataset": "digits-images", "size": 8, "nets": list(NETS), "depth": 8, "width": 8, "T": 4,
-            "epochs": 3, "batch_size": 32, "train_size": 512, "optimizer": "adam", "lr": 1e-2, "loss": "mse",
-            "seeds": 3, "threads": 1},
+            "epochs": 3, "batch_size": 32, "train_size": 512, "val_fraction": 0.2, "optimizer": "adam",
+            "lr": 1e-2, "loss": "mse", "seeds": 5, "threads": 1},
         gpu={"dataset": "cifar10", "nets": list(NETS), "depth": 20, "width": 16, "T": 4, "epochs": 8,
-             "batch_size": 128, "train_size": None, "optimizer": "adam", "lr": 1e-3, "loss": "mse", "seeds": 1,
-             "threads": None},
+             "batch_size": 128, "train_size": None, "val_fraction": 0.1, "optimizer": "adam", "lr": 1e-3,
+             "loss": "mse", "seeds": 1, "threads": None},
         full={"dataset": "cifar10", "nets": list(NETS), "depth": 20, "width": 16, "T": 4, "epochs": 250,
-              "batch_size": 128, "train_size": None, "optimizer": "adam", "lr": 1e-3, "loss": "mse", "seeds": 1,
-              "threads": None},
+              "batch_size": 128, "train_size": None, "val_fraction": 0.1, "optimizer": "adam", "lr": 1e-3,
+              "loss": "mse", "seeds": 1, "threads": None},
         scale_name=scale)
 
 
-def _loaders(scale: str, seed: int) -> tuple[DataLoader, DataLoader]:
+def _loaders(scale: str, seed: int) -> tuple[DataLoader, DataLoader, DataLoader]:
+    """``(train, val, test)`` at ``scale`` for ``seed``."""
     s = settings(scale)
     options = {"size": s["size"]} if "size" in s else {}
-    return data.loaders(s["dataset"], scale, batch_size=s["batch_size"], seed=seed,
-                        train_size=s["train_size"], **options)
+    return data.split_loaders(s["dataset"], scale, val_fraction=s["val_fraction"], batch_size=s["batch_size"],
+                              seed=seed, train_size=s["train_size"], **options)
 
 
 def build_model(net: str, scale: str, in_channels: int, classes: int) -> nn.Module:
@@ -89,14 +96,16 @@ def build_model(net: str, scale: str, in_channels: int, classes: int) -> nn.Modu
 
 def train_one(net: str, scale: str, *, seed: int = 0, progress: bool = True, loaders=None,
               gate_history: Optional[list] = None) -> tuple[train.History, nn.Module]:
-    """Train one network at ``scale``; for a SynA net, ``gate_history`` (a list) receives the IA gates'
-    firing rates per time step over the test set before each epoch (the caller adds the final ones).
+    """Train one network at ``scale`` on the training split, evaluating the validation split and the test set
+    after each epoch (``loaders``: ``(train, val, test)``); for a SynA net, ``gate_history`` (a list)
+    receives the IA gates' firing rates per time step over the test set before each epoch (the caller adds
+    the final ones).
 
     Defined in chapter 07 (SynA-ResNet), section "Natural pruning, demonstrated".
     """
     s = settings(scale)
     seed_everything(seed)
-    train_loader, test_loader = loaders or _loaders(scale, seed)
+    train_loader, val_loader, test_loader = loaders or _loaders(scale, seed)
     x0, _ = next(iter(test_loader))
     model = build_model(net, scale, x0.shape[-3], getattr(train_loader.dataset, "n_classes", 10))
     hook = None
@@ -104,9 +113,9 @@ def train_one(net: str, scale: str, *, seed: int = 0, progress: bool = True, loa
         def hook(epoch: int, m: nn.Module) -> None:
             gate_history.append(gate_rates(m, test_loader, per_step=True))
     ckpt = None if scale == "ci" else runs_dir() / f"syna-orrc-{scale}" / f"{net}-seed{seed}"
-    h = train.fit(model, train_loader, test_loader, epochs=s["epochs"], optimizer=s["optimizer"], lr=s["lr"],
-                  loss=s["loss"], seed=seed, progress=progress, desc=LABELS[net], checkpoint_dir=ckpt,
-                  on_epoch_start=hook)
+    h = train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=s["epochs"],
+                  optimizer=s["optimizer"], lr=s["lr"], loss=s["loss"], seed=seed, progress=progress,
+                  desc=LABELS[net], checkpoint_dir=ckpt, on_epoch_start=hook)
     return h, model
 
 
@@ -217,45 +226,82 @@ def batch_axis_difference(model: SynAResNet, x: torch.Tensor, *, seed: int = 0) 
 
 
 
+def mask_statistics(per_step: dict[str, list[float]]) -> dict[str, Any]:
+    """What the IA gates' per-step rates over a test set (``{block: [rate at t for t < T]}``,
+    :func:`snnlib.models.attention.gate_rates` with ``per_step=True``) say: ``input_dependent``, the
+    fraction of (block, step) gates whose rate lies strictly between 0 and 1 (a gate that fires on some
+    inputs and not on others); ``silent_steps``, the fraction that never fire (their shortcut's work at that
+    step can be skipped with no change of output: per-step pruning); ``open_steps``, the fraction that fire
+    on every input; and ``masks``, each block's steps as 0 (never), 1 (always) or None (input-dependent).
+
+    Defined in chapter 07 (SynA-ResNet), section "What the open gates learned, step by step".
+    """
+    cells = [r for rates in per_step.values() for r in rates]
+    if not cells:
+        raise ValueError("per_step holds no gate rates; expected {block: [rate per step]}")
+    n = len(cells)
+    return {"input_dependent": sum(0.0 < r < 1.0 for r in cells) / n,
+            "silent_steps": sum(r == 0.0 for r in cells) / n, "open_steps": sum(r == 1.0 for r in cells) / n,
+            "masks": {b: [0 if r == 0.0 else 1 if r == 1.0 else None for r in rates]
+                      for b, rates in per_step.items()}}
+
+
 def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Train every net for each seed; metrics per net (mean, std, per seed)."""
+    """Train every net for each seed; metrics per net (mean, std, per seed), rows and the claims.
+
+    Accuracies are the test accuracy at the epoch chosen on the validation split (``selected_test_acc``);
+    the max over epochs is kept as a secondary number, never judged.
+    """
     s = settings(scale)
-    seeds = [seed + i for i in range(s["seeds"])]
+    seeds = seed_list(s["seeds"], seed)
     metrics: dict[str, Any] = {}
+    classes = 10
     with torch_threads(s["threads"]):
         for net in s["nets"]:
             runs = []
             for sd in seeds:
                 loaders = _loaders(scale, sd)
+                classes = getattr(loaders[0].dataset, "n_classes", 10)
                 hist: list = []
                 t0 = time.perf_counter()
                 h, model = train_one(net, scale, seed=sd, progress=progress, loaders=loaders, gate_history=hist)
                 wall = time.perf_counter() - t0
-                x = torch.cat([b[0] for b in loaders[1]])[:256].to(next(model.parameters()).device)
-                run = {"max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
+                test = loaders[2]
+                x = torch.cat([b[0] for b in test])[:256].to(next(model.parameters()).device)
+                chosen = h.selected()
+                run = {"selected_test_acc": chosen["test_acc"], "selected_epoch": chosen["selected_epoch"],
+                       "max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
                        "train_loss": h.last["train_loss"], "wall_s": wall,
                        "energy_ac": syna_energy(model, x), "energy_mac": syna_energy(model, x, nonbinary="mac")}
                 if isinstance(model, SynAResNet):
-                    p = prune_on(model, loaders[1])
-                    hist.append(gate_rates(model, loaders[1], per_step=True))
+                    p = prune_on(model, test)
+                    hist.append(gate_rates(model, test, per_step=True))
                     run["prune"] = {k: v for k, v in p.items() if k != "model"}
                     run["gate_history"] = hist
+                    run["masks"] = mask_statistics(hist[-1])
                 runs.append(run)
-            acc, acc_std = mean_std([r["max_test_acc"] for r in runs])
+            acc, acc_std = mean_std([r["selected_test_acc"] for r in runs])
+            best, best_std = mean_std([r["max_test_acc"] for r in runs])
             m: dict[str, Any] = {
-                "net": net, "max_test_acc": acc, "max_test_acc_std": acc_std,
+                "net": net, "selected_test_acc": acc, "selected_test_acc_std": acc_std,
+                "per_seed_selected_test_acc": [r["selected_test_acc"] for r in runs],
+                "selected_epochs": [r["selected_epoch"] for r in runs],
+                "max_test_acc": best, "max_test_acc_std": best_std,
                 "per_seed_max_test_acc": [r["max_test_acc"] for r in runs],
                 "wall_s": round(sum(r["wall_s"] for r in runs), 2), "seeds": len(runs), "epochs": s["epochs"]}
             for conv in ("ac", "mac"):
                 for key in ("energy_pj", "ann_pj", "ratio", "nonbinary_conv_macs"):
-                    v, sd_ = mean_std([r[f"energy_{conv}"][key] for r in runs])
+                    vals = [r[f"energy_{conv}"][key] for r in runs]
+                    v, sd_ = mean_std(vals)
                     m[f"{key}_{conv}"], m[f"{key}_{conv}_std"] = v, sd_
+                    m[f"per_seed_{key}_{conv}"] = vals
             m["spikes_per_neuron"], m["spikes_per_neuron_std"] = mean_std(
                 [r["energy_ac"]["spikes_per_neuron"] for r in runs])
             m["per_seed_spikes_per_neuron"] = [r["energy_ac"]["spikes_per_neuron"] for r in runs]
             if "prune" in runs[0]:
                 pr = [r["prune"] for r in runs]
                 m["pruned_fraction"], m["pruned_fraction_std"] = mean_std([p["pruned_fraction"] for p in pr])
+                m["per_seed_pruned_fraction"] = [p["pruned_fraction"] for p in pr]
                 m["per_seed_pruned"] = [p["silent"] for p in pr]
                 m["pruned_equal"] = all(p["equal"] for p in pr)
                 m["pruned_acc_change"] = max(abs(p["pruned_acc"] - p["acc"]) for p in pr)
@@ -264,48 +310,77 @@ def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, A
                 m["macs_removed"] = [p["macs_removed"] for p in pr]
                 m["branches"] = pr[0]["branches"]
                 m["gate_history"] = [r["gate_history"] for r in runs]
+                for key in ("input_dependent", "silent_steps", "open_steps"):
+                    m[f"per_seed_{key}"] = [r["masks"][key] for r in runs]
+                m["masks"] = [r["masks"]["masks"] for r in runs]
             metrics[net] = m
-    n = len(seeds)
-    tag = f", mean of {n} seeds" if n > 1 else ""
-    rows = [{"label": LABELS[k], "metric": "max test accuracy" + tag, "measured": 100 * metrics[k]["max_test_acc"],
-             "std": 100 * metrics[k]["max_test_acc_std"], "n": n, "unit": "%",
-             "per_seed": [100 * v for v in metrics[k]["per_seed_max_test_acc"]], "paper_key": None}
-            for k in s["nets"]]
-    if "syna" in metrics:
-        rows.append({"label": f"{LABELS['syna']}, spikes per neuron", "metric": "spikes per neuron",
-                     "measured": metrics["syna"]["spikes_per_neuron"], "std": metrics["syna"]["spikes_per_neuron_std"],
-                     "n": n, "unit": "", "paper_key": "syna/spikes_per_neuron"})
-        rows.append({"label": f"{LABELS['syna']}, ANN energy over SNN energy", "metric": "energy reduction",
-                     "measured": metrics["syna"]["ratio_mac"], "std": metrics["syna"]["ratio_mac_std"], "n": n,
-                     "unit": "x", "paper_key": "syna/energy_reduction"})
+    rows, claims = _rows_and_claims(s, seeds, metrics, 100 / classes)
     return {"dataset": s["dataset"] + (f" ({s['size']} x {s['size']})" if "size" in s else ""), "config": s,
-            "metrics": metrics, "rows": rows, "seeds": seeds}
+            "metrics": metrics, "rows": rows, "claims": claims, "seeds": seeds}
 
 
-def _check(m: dict[str, Any]) -> tuple[bool, str]:
-    add_acc, or_acc, sy = (100 * m[k]["max_test_acc"] for k in ("add", "or", "syna"))
-    close = or_acc >= add_acc - CLOSE_POINTS
-    driven = m["or"]["nonbinary_conv_macs_mac"] == 0 and m["add"]["nonbinary_conv_macs_mac"] > 0
-    pruned = m["syna"]["pruned_fraction"] > 0 and m["syna"]["pruned_equal"]
-    no_cost = sy >= or_acc - CLOSE_POINTS
-    holds = close and driven and pruned and no_cost
-    return holds, (
-        f"OR {or_acc:.1f}% against ADD {add_acc:.1f}% ({'holds' if close else 'fails'}: within "
-        f"{CLOSE_POINTS:g} points); the convolutions after the stem receive non-binary inputs in ADD "
-        f"({m['add']['nonbinary_conv_macs_mac']:,.0f} MACs per sample) and "
-        f"{'none' if m['or']['nonbinary_conv_macs_mac'] == 0 else 'some'} in OR "
-        f"({'holds' if driven else 'fails'}); SynA prunes {100 * m['syna']['pruned_fraction']:.0f}% of its "
-        f"branches with {'identical' if m['syna']['pruned_equal'] else 'different'} test outputs and "
-        f"reaches {sy:.1f}% ({'holds' if pruned and no_cost else 'fails'})")
+def _rows_and_claims(s: dict[str, Any], seeds: list[int], metrics: dict[str, Any], chance: float):
+    acc = {k: Row(LABELS[k], "test accuracy at the epoch chosen on validation", "%",
+                  [100 * v for v in metrics[k]["per_seed_selected_test_acc"]], seeds, chance=chance,
+                  selected_on="validation (epoch)") for k in s["nets"]}
+    rows: list[Row] = list(acc.values())
+    claims = []
+    keep = registry.margin("syna/keeps_accuracy")
+    nb = {k: Row(f"{LABELS[k]}, non-binary inputs to the convolutions after the stem",
+                 "multiply-accumulates per sample whose input is neither 0 nor 1", "MACs",
+                 metrics[k]["per_seed_nonbinary_conv_macs_mac"], seeds) for k in ("add", "or") if k in metrics}
+    rows += list(nb.values())
+    if "add" in acc and "or" in acc:
+        claims.append(judge(f"OR residual connections keep the accuracy of ADD (within {keep.value:g} points)",
+                            acc["or"], acc["add"], direction="equivalent", margin=keep.value,
+                            margin_reason=keep.reason, source="syna"))
+        claims.append(judge("ADD's convolutions after the stem receive non-binary inputs and OR's do not "
+                            "(OR keeps them spike-driven)", nb["add"], nb["or"], source="syna"))
+    if "syna-open" in metrics:
+        op = metrics["syna-open"]
+        if "or" in acc:
+            claims.append(judge(f"SynA-ResNet keeps the accuracy of OR (within {keep.value:g} points; gates open "
+                                "at initialisation)", acc["syna-open"], acc["or"], direction="equivalent",
+                                margin=keep.value, margin_reason=keep.reason, source="syna"))
+        pruned = Row(f"{LABELS['syna-open']}, shortcut branches pruned", "branches whose gate never fires on the "
+                     "test set, after training", "% of branches", [100 * v for v in op["per_seed_pruned_fraction"]],
+                     seeds)
+        steps = Row(f"{LABELS['syna-open']}, gate steps that never fire", "(block, time step) gates silent on "
+                    "every test digit: per-step pruning", "% of gate steps",
+                    [100 * v for v in op["per_seed_silent_steps"]], seeds)
+        dep = Row(f"{LABELS['syna-open']}, gate steps that depend on the input", "(block, time step) gates "
+                  "that fire on some test digits and not on others", "% of gate steps",
+                  [100 * v for v in op["per_seed_input_dependent"]], seeds)
+        spn = Row(f"{LABELS['syna-open']}, spikes per neuron", f"spikes per neuron over T = {s['T']}", "spikes",
+                  op["per_seed_spikes_per_neuron"], seeds, paper_key="syna/spikes_per_neuron")
+        ratio = Row(f"{LABELS['syna-open']}, ANN energy over SNN energy", "energy reduction (non-binary inputs as "
+                    "MACs; stem conv and BN as MACs)", "x", op["per_seed_ratio_mac"], seeds,
+                    paper_key="syna/energy_reduction")
+        rows += [pruned, steps, dep, spn, ratio]
+        claims.append(judge("Natural pruning: training closes some shortcut gates for good, so that whole branches "
+                            "can be removed (gates open at initialisation)", pruned, value=0.0, source="syna"))
+        claims.append(judge("SynA-ResNet uses less energy than the same network as an ANN (gates open at "
+                            "initialisation)", ratio, value=1.0, source="syna/energy_reduction"))
+    if "syna" in metrics:
+        rel = Row(f"{LABELS['syna']}, shortcut branches pruned", "branches whose gate never fires on the test "
+                  "set, after training", "% of branches", [100 * v for v in metrics["syna"]["per_seed_pruned_fraction"]],
+                  seeds)
+        rows.append(rel)
+    return rows, claims
 
 
 register(Experiment(
     name="syna-orrc", chapter="syna", title="OR residual connections, SynA and natural pruning",
     run=run_syna, datasets={"ci": "digits-images (8 x 8)", "gpu": "cifar10", "full": "cifar10"},
-    claim=Claim(f"OR residual connections keep the accuracy of ADD while keeping every convolution "
-                f"spike-driven, and SynA's silent shortcut gates can be pruned at no accuracy cost, with as "
-                f"little as 0.8 spikes per neuron and up to 28x less energy than the ANN; checked: OR's mean "
-                f"best test accuracy at most {CLOSE_POINTS:g} points below ADD's, no non-binary input to "
-                f"OR's convolutions (and some to ADD's), SynA (gates as released) prunes a branch with "
-                f"outputs equal on the whole test set and stays within {CLOSE_POINTS:g} points of OR.",
-                ("syna/spikes_per_neuron", "syna/energy_reduction"), _check)))
+    caveats=(
+        "At `ci` the networks see 8 x 8 digits at depth 8, width 8 and T = 4 for 3 epochs, with Adam at 1e-2 "
+        "(the paper: 1e-3): the claims' direction is checked, not the paper's numbers.",
+        "The backbone's neuron is chapter 06's (tau = 4/3, threshold 0.5); the paper's is a LIF with tau = 2, "
+        "threshold 1 and ATan. The IA gate's LIF is the paper's.",
+        "At T = 4 the temporal MLP has one hidden unit (T / 4; the paper's T = 16 gives 4), which may be why "
+        "its gates learn fixed temporal masks.",
+        "The claims about SynA are judged on the network whose gates start open (IA bias 4); with the gates "
+        "as released, they never fire at this initialisation, so any pruning there is the initialisation's.",
+        "Pruning, gate rates, energy and spikes are of the network after its last epoch; accuracies are at "
+        "the epoch chosen on validation.",
+    )))

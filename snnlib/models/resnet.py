@@ -164,12 +164,15 @@ class Block(nn.Module):
         connect: :math:`G(A, B)` of the SEW block, the residual spikes ``A`` and the shortcut ``B``
             (default :func:`add`); the vanilla and MS blocks sum with it too, the plain block has none.
         neuron: builds each spiking neuron (default :func:`ms_lif`).
+        bn2_gamma: BN2's initial :math:`\gamma` (default None: the family's own, :data:`BN2_GAMMA`); 0 gives
+            every family MS's zero-:math:`\gamma` initialisation, for a comparison under one initialisation.
 
     Defined in chapter 06 (MS-ResNet), section "Three residual blocks".
     """
 
     def __init__(self, family: Family, in_channels: int, out_channels: int, stride: int = 1, *,
-                 connect: Connect = add, neuron: Callable[[], nn.Module] = ms_lif):
+                 connect: Connect = add, neuron: Callable[[], nn.Module] = ms_lif,
+                 bn2_gamma: Optional[float] = None):
         super().__init__()
         self.family = _check_family(family)
         if not callable(connect):
@@ -180,7 +183,7 @@ class Block(nn.Module):
         self.bn1 = _bn(out_channels, 0.5)
         self.spike2 = neuron()
         self.conv2 = _conv(out_channels, out_channels, 3, 1)
-        self.bn2 = _bn(out_channels, BN2_GAMMA[family])
+        self.bn2 = _bn(out_channels, BN2_GAMMA[family] if bn2_gamma is None else float(bn2_gamma))
         self.downsample: Optional[nn.Sequential] = None
         if family != "plain" and (stride != 1 or in_channels != out_channels):
             parts: list[nn.Module] = [_conv(in_channels, out_channels, 1, stride), _bn(out_channels, SHORTCUT_GAMMA[family])]
@@ -227,13 +230,14 @@ class SpikingResNet(nn.Module):
         T: time steps for a static image.
         connect: the blocks' :math:`G(A, B)` (default :func:`add`).
         neuron: builds each neuron (default :func:`ms_lif`).
+        bn2_gamma: every block's initial BN2 :math:`\gamma` (default None: the family's own; see :class:`Block`).
 
     Defined in chapter 06 (MS-ResNet), section "Firing patterns through a network".
     """
 
     def __init__(self, family: Family, depth: int = 20, width: int = 16, *, in_channels: int = 3,
                  num_classes: int = 10, T: int = 4, connect: Connect = add,
-                 neuron: Callable[[], nn.Module] = ms_lif):
+                 neuron: Callable[[], nn.Module] = ms_lif, bn2_gamma: Optional[float] = None):
         super().__init__()
         self.family = _check_family(family)
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
@@ -251,7 +255,7 @@ class SpikingResNet(nn.Module):
         stages, c_in = [], width
         for i, c in enumerate((width, 2 * width, 4 * width)):
             blocks = [Block(family, c_in if j == 0 else c, c, (1 if i == 0 else 2) if j == 0 else 1,
-                            connect=connect, neuron=neuron) for j in range(n)]
+                            connect=connect, neuron=neuron, bn2_gamma=bn2_gamma) for j in range(n)]
             stages.append(nn.Sequential(*blocks))
             c_in = c
         self.stages = nn.ModuleList(stages)
@@ -323,7 +327,7 @@ def block_gradient_norms(model: SpikingResNet, x: torch.Tensor, *, stage: int = 
 
 def gradient_ratio(family: Family, depth: int, *, width: int = 8, seeds: Sequence[int] = (0, 1, 2, 3, 4),
                    batch: int = 8, size: int = 8, T: int = 4, in_channels: int = 3,
-                   x: Optional[torch.Tensor] = None) -> dict[str, object]:
+                   x: Optional[torch.Tensor] = None, bn2_gamma: Optional[float] = None) -> dict[str, object]:
     r"""The gradient-norm ratio of stage 0 at initialisation, averaged over ``seeds``.
 
     For each seed: a fresh :class:`SpikingResNet` (``family``, ``depth``, ``width``, ``T``), a random input
@@ -331,6 +335,9 @@ def gradient_ratio(family: Family, depth: int, *, width: int = 8, seeds: Sequenc
     the ratio :math:`\|\partial L/\partial x^{1}\| / \|\partial L/\partial x^{n+1}\|` of the first block's
     input over the last block's output (:func:`block_gradient_norms`).  Returns ``ratio`` (the mean),
     ``std``, ``per_seed`` and ``norms`` (the per-block norms of each seed, each divided by its last).
+    ``bn2_gamma``: every block's initial BN2 :math:`\gamma` (default: the family's own; 0: one initialisation
+    for every family, MS's).  A network whose stage output receives no gradient (the plain network with
+    :math:`\gamma = 0` is silent) gives a ratio of NaN.
 
     Defined in chapter 06 (MS-ResNet), section "Block dynamical isometry, measured".
     """
@@ -338,7 +345,8 @@ def gradient_ratio(family: Family, depth: int, *, width: int = 8, seeds: Sequenc
     for sd in seeds:
         g = torch.Generator().manual_seed(int(sd))
         torch.manual_seed(int(sd))
-        model = SpikingResNet(family, depth, width, in_channels=in_channels if x is None else x.shape[-3], T=T)
+        model = SpikingResNet(family, depth, width, in_channels=in_channels if x is None else x.shape[-3], T=T,
+                              bn2_gamma=bn2_gamma)
         inp = torch.randn(batch, in_channels, size, size, generator=g) if x is None else x
         n = block_gradient_norms(model, inp, generator=g)
         last = n[-1] if n[-1] > 0 else math.nan
@@ -355,7 +363,7 @@ def state_change_probability(sigma: float = 0.5, v_threshold: float = 0.5, rate:
 
     .. math::
         P = (1 - r)\, P(F \ge V_{th}) + r\, P(1 + F < V_{th})
-          = (1 - r)igl(1 - \Phi(V_{th}/\sigma)igr) + r\,\Phiigl((V_{th} - 1)/\sigmaigr),
+          = (1 - r)\bigl(1 - \Phi(V_{th}/\sigma)\bigr) + r\,\Phi\bigl((V_{th} - 1)/\sigma\bigr),
 
     with :math:`r` the input's firing rate.  At :math:`\sigma = V_{th} = 0.5` both terms are
     :math:`1 - \Phi(1) = 15.87\%`, whatever the rate: the paper's "about 16%".
