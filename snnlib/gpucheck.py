@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from . import records
+from .train import reset_states
 from .timing import time_entries
 
 __all__ = ["TOLERANCES", "T4_FACTOR", "check_neurons", "check_models", "bench", "slices", "run", "main"]
@@ -79,12 +80,7 @@ def _forward_backward(module: nn.Module, x: torch.Tensor, device: torch.device, 
     """Output and input gradient of ``module`` on ``x`` (a CPU tensor), on ``device``; ``dtype``: autocast."""
     module = module.to(device)
     xd = x.detach().clone().to(device).requires_grad_(True)  # a fresh leaf: a CPU .to() would share x
-    for m in module.modules():
-        if hasattr(m, "reset") and callable(m.reset):
-            try:
-                m.reset()
-            except TypeError:
-                pass
+    reset_states(module)
     torch.manual_seed(0)  # stochastic neurons draw the same noise on both sides where the generator allows
     with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
         y = module(xd)
@@ -231,12 +227,7 @@ def slices(device: torch.device, size: str = "full") -> dict[str, Any]:
             loss = nn.functional.cross_entropy(model(x).mean(0), y)
             loss.backward()
             opt.step()
-            for m in model.modules():
-                if hasattr(m, "reset") and callable(m.reset):
-                    try:
-                        m.reset()
-                    except TypeError:
-                        pass
+            reset_states(model)
             _sync(device)
             if i:  # the first step warms up (allocation, cuDNN autotuning)
                 times.append(time.perf_counter() - t0)
