@@ -42,13 +42,28 @@ def repository_url() -> str:
 
 
 def install_cell_source(url: str | None = None) -> str:
+    """The first cell of every chapter: on Colab, install snnlib from the repository unless it is installed
+    already (from a wheel or an uploaded clone); when that install fails (the repository not published yet,
+    no network), stop with what to do instead.  Elsewhere it does nothing."""
     url = repository_url() if url is None else url
     return (
-        "# Colab only: install snnlib from the book's repository. Elsewhere this cell does nothing.\n"
+        "# Colab only: install snnlib from the book's repository, unless it is installed already (from a wheel or\n"
+        "# an uploaded clone). Elsewhere this cell does nothing.\n"
+        "import importlib.util\n"
+        "import subprocess\n"
         "import sys\n"
         "\n"
-        "if \"google.colab\" in sys.modules:\n"
-        f"    %pip install -q \"snnlib[vision] @ git+{url}\""
+        "if \"google.colab\" in sys.modules and importlib.util.find_spec(\"snnlib\") is None:\n"
+        f"    url = \"git+{url}\"\n"
+        "    pip = subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"-q\", f\"snnlib[vision] @ {url}\"],\n"
+        "                         capture_output=True, text=True)\n"
+        "    if pip.returncode != 0:\n"
+        "        raise RuntimeError(\n"
+        "            f\"snnlib could not be installed from {url} ({pip.stderr.strip().splitlines()[-1:]}). \"\n"
+        "            \"Install it from a copy instead: in a clone, run `python3 dev.py wheel` (it writes \"\n"
+        "            \"dist/snnlib-*.whl), upload that file in Colab's Files panel and run \"\n"
+        "            \"`%pip install /content/snnlib-*.whl`; or upload the clone and run \"\n"
+        "            \"`%pip install '/content/<clone>[vision]'`. Then run this cell again.\")"
     )
 
 
