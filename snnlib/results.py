@@ -456,11 +456,30 @@ def what_we_found(rec: Mapping[str, Any], intro: Optional[str] = None) -> str:
     caveats = list(rec.get("caveats") or [])
     if caveats:
         lines += ["", "Caveats of this run's recipe:", ""] + [f"* {c}" for c in caveats]
+    if rec.get("rows"):
+        lines += ["", *_rows_dropdown(rec["rows"])]
     n_seeds = len(rec.get("seeds") or [])
     lines += ["", f"Each verdict is the book's one rule: the 95% interval of the paired differences over "
                   f"{n_seeds} seeds ({_scale_label(rec)} scale). With many claims at 95%, a few verdicts in the "
                   "book are wrong by chance."]
     return "\n".join(lines)
+
+
+def _rows_dropdown(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Every row of a record as a Markdown table in a closed dropdown (MyST): the numbers each verdict
+    stands on, printed exactly as the scoreboard prints them (:func:`format_measured`)."""
+    def cell(row: Mapping[str, Any], key: str) -> str:
+        v = row.get(key)
+        if key == "per_seed":
+            return ", ".join(f"{x:.3g}" for x in v) if v else "-"
+        if key == "chance":
+            return "-" if v is None else f"{v:g}{row.get('unit') if row.get('unit') == '%' else ''}"
+        return "-" if v in (None, "") else str(v)
+
+    body = _md_table(["row", "measured", "per seed", "chance", "chosen on", "expected failure"],
+                     [[r["label"], format_measured(r), cell(r, "per_seed"), cell(r, "chance"),
+                       cell(r, "selected_on"), cell(r, "expected_failure")] for r in rows], numeric=(1,))
+    return [f"````{{admonition}} The {len(rows)} rows behind these verdicts", ":class: dropdown", "", body, "````"]
 
 
 def claims_table(rec: Mapping[str, Any]) -> Table:
