@@ -24,7 +24,7 @@ from . import config
 __all__ = ["RESULTS_ENV_VAR", "CHAPTERS", "COMPARISONS", "mean_std", "results_dir", "runs_dir", "versions",
            "device_name", "now_utc", "environment", "device_matches_scale", "json_ready", "write_json", "seed_list",
            "Row", "Claim", "judge", "rejudge", "t_interval", "VERDICTS", "HOLDS", "FAILS", "INCONCLUSIVE",
-           "UNTESTABLE", "AT_CHANCE_POINTS"]
+           "UNTESTABLE", "AT_CHANCE_POINTS", "over_seeds"]
 
 RESULTS_ENV_VAR = "SNNLIB_RESULTS"
 #: the chapters, in book order (the modules of :mod:`snnlib.experiments` are named after them)
@@ -380,6 +380,17 @@ def rejudge(claim: Mapping[str, Any], rows: Mapping[str, Mapping[str, Any]]) -> 
     b = Row.from_dict(rows[claim["b"]]) if claim.get("b") is not None else None
     return judge(claim["statement"], a, b, value=claim.get("value"), direction=claim["direction"],
                  margin=claim.get("margin"), margin_reason=claim.get("margin_reason")).verdict
+
+
+def over_seeds(runs: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, Any]:
+    """For each key, the mean over the runs (one per seed), its sample standard deviation and each seed's
+    value: ``{key: mean, key_std: std, per_seed_key: [...]}``, the triplet every record reports."""
+    out: dict[str, Any] = {}
+    for k in keys:
+        values = [r[k] for r in runs]
+        out[k], out[f"{k}_std"] = mean_std(values)
+        out[f"per_seed_{k}"] = values
+    return out
 
 
 def seed_list(n: int, seed: int = 0) -> list[int]:

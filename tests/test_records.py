@@ -134,3 +134,10 @@ def test_fit_records_validation_and_selection_reads_it_not_the_test_set():
     assert h.selected(among=[0])["selected_epoch"] == 1
     with pytest.raises(ValueError, match="val_loader"):
         train.History(epochs=[{"test_acc": 0.5}]).selected()
+
+
+def test_over_seeds_reports_mean_std_and_each_seed():
+    runs = [{"acc": 0.5, "rate": 1.0}, {"acc": 0.7, "rate": 3.0}]
+    out = records.over_seeds(runs, ("acc", "rate"))
+    assert out["acc"] == pytest.approx(0.6) and out["acc_std"] == pytest.approx(0.1414213562, rel=1e-9)
+    assert out["per_seed_rate"] == [1.0, 3.0] and out["rate"] == 2.0

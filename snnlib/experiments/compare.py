@@ -48,7 +48,7 @@ import torch.nn as nn
 from .. import config, data, energy, registry, train
 from ..neurons import IPSU, LIF, PSN, PSU, RPSU, MaskedPSN, ParaLIF, ResetFreeLIF, SlidingPSN
 from ..models.sequence import CompareNet
-from ..records import UNTESTABLE, Row, judge, seed_list
+from ..records import UNTESTABLE, Row, judge, over_seeds, seed_list
 from ..utils import seed_everything, torch_threads
 from . import Experiment, register, runs_dir, mean_std
 from . import psn as psn_exp
@@ -382,12 +382,8 @@ METRICS = ("acc", "val_acc", "max_acc", "last_acc", "rate", "epoch_s", "run_s", 
 
 
 def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"seeds": len(runs), "T": runs[0]["T"], "steps": runs[0]["steps"],
-                           "selected_epochs": [r["selected_epoch"] for r in runs]}
-    for m in METRICS:
-        mean, sd = mean_std([r[m] for r in runs])
-        out[m], out[f"{m}_std"], out[f"per_seed_{m}"] = mean, sd, [r[m] for r in runs]
-    return out
+    return {"seeds": len(runs), "T": runs[0]["T"], "steps": runs[0]["steps"],
+            "selected_epochs": [r["selected_epoch"] for r in runs], **over_seeds(runs, METRICS)}
 
 
 def row_label(kind: str, task_label: str, metric: str = "acc") -> str:

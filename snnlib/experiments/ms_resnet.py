@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 
 from .. import config, data, energy, registry, train
 from ..models.resnet import FAMILIES, SpikingResNet, block_gradient_norms, firing_maps, gradient_ratio, ssim
-from ..records import Row, judge, seed_list
+from ..records import Row, judge, over_seeds, seed_list
 from ..utils import seed_everything
 from . import Experiment, register, runs_dir, mean_std
 
@@ -182,22 +182,11 @@ def run_degradation(scale: str, *, seed: int = 0, progress: bool = True) -> dict
                              "max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
                              "train_loss": h.last["train_loss"], "curve": h.column("train_loss"),
                              "wall_s": wall, **st})
-            acc, acc_std = mean_std([r["selected_test_acc"] for r in runs])
-            best, best_std = mean_std([r["max_test_acc"] for r in runs])
-            loss, loss_std = mean_std([r["train_loss"] for r in runs])
-            spn, spn_std = mean_std([r["spikes_per_neuron"] for r in runs])
             n_pairs = len(runs[0]["ssim"])
             metrics[f"{family}-{depth}"] = {
                 "family": family, "depth": depth,
-                "selected_test_acc": acc, "selected_test_acc_std": acc_std,
-                "per_seed_selected_test_acc": [r["selected_test_acc"] for r in runs],
+                **over_seeds(runs, ("selected_test_acc", "max_test_acc", "train_loss", "spikes_per_neuron")),
                 "selected_epochs": [r["selected_epoch"] for r in runs],
-                "max_test_acc": best, "max_test_acc_std": best_std,
-                "per_seed_max_test_acc": [r["max_test_acc"] for r in runs],
-                "train_loss": loss, "train_loss_std": loss_std,
-                "per_seed_train_loss": [r["train_loss"] for r in runs],
-                "spikes_per_neuron": spn, "spikes_per_neuron_std": spn_std,
-                "per_seed_spikes_per_neuron": [r["spikes_per_neuron"] for r in runs],
                 "firing_rate": mean_std([r["firing_rate"] for r in runs])[0],
                 "ratio_after_training": [r["ratio_after_training"] for r in runs],
                 "curve": [round(sum(c) / len(c), 4) for c in zip(*(r["curve"] for r in runs))],

@@ -27,7 +27,7 @@ import torch
 
 from .. import config, data, energy, registry, train
 from ..models.spikformer import ATTENTION_VARIANTS, Spikformer, attention_ops
-from ..records import Row, judge, seed_list
+from ..records import Row, judge, over_seeds, seed_list
 from ..utils import seed_everything, torch_threads
 from . import Experiment, register, runs_dir, mean_std
 
@@ -175,19 +175,9 @@ def run_attention(scale: str, *, seed: int = 0, progress: bool = True) -> dict[s
                 runs.append({"selected_test_acc": chosen["test_acc"], "selected_epoch": chosen["selected_epoch"],
                              "max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
                              "wall_s": wall, "curve": h.column("test_acc"), "val_curve": h.column("val_acc"), **e})
-            acc, acc_std = mean_std([r["selected_test_acc"] for r in runs])
-            best, best_std = mean_std([r["max_test_acc"] for r in runs])
-            en, en_std = mean_std([r["network_energy_uj"] for r in runs])
-            at, at_std = mean_std([r["attention_energy_uj"] for r in runs])
             metrics[attention] = {
-                "selected_test_acc": acc, "selected_test_acc_std": acc_std,
-                "per_seed_selected_test_acc": [r["selected_test_acc"] for r in runs],
+                **over_seeds(runs, ("selected_test_acc", "max_test_acc", "network_energy_uj", "attention_energy_uj")),
                 "selected_epochs": [r["selected_epoch"] for r in runs],
-                "max_test_acc": best, "max_test_acc_std": best_std,
-                "per_seed_max_test_acc": [r["max_test_acc"] for r in runs],
-                "network_energy_uj": en, "network_energy_uj_std": en_std,
-                "per_seed_network_energy_uj": [r["network_energy_uj"] for r in runs],
-                "attention_energy_uj": at, "attention_energy_uj_std": at_std,
                 "spikes_per_neuron": mean_std([r["spikes_per_neuron"] for r in runs])[0],
                 "firing_rate": mean_std([r["firing_rate"] for r in runs])[0],
                 "wall_s": round(sum(r["wall_s"] for r in runs), 2), "seeds": len(runs), "epochs": s["epochs"],
