@@ -36,7 +36,7 @@ def test_registered_with_their_datasets_and_paper_keys():
     e = experiments.get("psu-neurons")
     assert e.chapter == "psu" and e.datasets == {"ci": "mnist1d", "gpu": "scifar10", "full": "scifar10"}
     shd = experiments.get("psu-shd")
-    assert e.claim is None and shd.claim is None and e.caveats and shd.caveats
+    assert e.caveats and shd.caveats
     assert registry.get("psu/shd/rpsu").status == "secondary"
     assert psu.settings("ci")["dataset"] == "mnist1d" and psu.settings("ci")["T"] == 40
     assert psu.settings("ci")["v_threshold"] == 0.5 and psu.settings("ci")["seeds"] == 5

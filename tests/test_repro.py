@@ -88,10 +88,8 @@ def test_a_file_that_is_not_a_result_is_named(tmp_path):
 
 
 def test_every_paper_key_an_experiment_can_write_exists():
-    for name in experiments.names():
-        claim = experiments.get(name).claim   # None for chapter 08's compare, which reads no paper
-        for key in (claim.paper_keys if claim is not None else ()):
-            registry.get(key)
+    # the claims name their paper by the registry key in their source (tests/test_verdicts.py reads them)
+    assert all(not hasattr(experiments.get(name), "claim") for name in experiments.names())
     for ds in ("digits-pixels", "scifar10", "scifar100"):
         for kind in psn.NEURONS:
             registry.get(psn.paper_key(kind, ds))

@@ -26,21 +26,9 @@ from ..records import Claim as ClaimRecord
 from ..records import Row
 
 
-__all__ = ["Experiment", "Claim", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
+__all__ = ["Experiment", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
            "runs_dir", "register", "versions", "environment", "device_matches_scale", "mean_std",
            "device_name", "now_utc"]
-
-@dataclass(frozen=True)
-class Claim:
-    """A claim of a paper that a run can check: words, the registry numbers behind it, and a test.
-
-    ``check(metrics)`` returns ``(holds, measured)``: whether the run agrees, and what it measured, in words.
-    """
-
-    text: str
-    paper_keys: tuple[str, ...]
-    check: Callable[[dict[str, Any]], tuple[bool, str]]
-
 
 @dataclass(frozen=True)
 class Experiment:
@@ -57,7 +45,6 @@ class Experiment:
     chapter: str
     title: str
     run: Callable[..., dict[str, Any]]
-    claim: Optional[Claim] = None
     datasets: dict[str, str] = field(default_factory=dict)  # scale -> dataset name, for listings
     caveats: tuple[str, ...] = ()
 
@@ -168,10 +155,6 @@ def reproduce(name: str, scale: Optional[str] = None, *, seed: int = 0, progress
         "created": now_utc(),
         "command": f"python -m snnlib reproduce {exp.name} --scale {scale_name}",
     }
-    if exp.claim is not None:
-        holds, measured = exp.claim.check(out["metrics"])
-        record["claim"] = {"text": exp.claim.text, "paper_keys": list(exp.claim.paper_keys), "holds": bool(holds),
-                           "measured": measured}
     from ..train import is_main_process
 
     record = json_ready(record)
