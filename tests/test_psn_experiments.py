@@ -83,7 +83,7 @@ def test_ci_runs_five_seeds_and_claims_have_no_hand_tolerance():
         from snnlib import experiments
 
         exp = experiments.get(name)
-        assert exp.claim is None and exp.caveats        # claims come from records.judge, caveats are fixed
+        assert not hasattr(exp, "claim") and exp.caveats       # claims come from records.judge, caveats are fixed
 
 
 def test_the_paper_tau2_lifs_are_declared_expected_failures_only_at_ci(monkeypatch):
