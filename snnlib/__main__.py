@@ -113,9 +113,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   f"{_reason(net)}; connect to the network and rerun, or rerun without --download to see where "
                   "to put the files by hand", file=sys.stderr)
             return 2
-        claim = rec.get("claim")
-        if claim:
-            print(f"claim {'holds' if claim['holds'] else 'does not hold'}: {claim['measured']}")
+        for c in rec.get("claims") or []:
+            print(f"{c['verdict']}: {c['statement']}")
         if "path" in rec:
             print(f"wrote {rec['path']} ({rec['wall_s']} s)")
         return 0
@@ -250,10 +249,8 @@ def _bad_record(folder: Optional[str]) -> Optional[str]:
             lacks = [k for k in _ROW_KEYS if k not in r]
             if lacks:
                 return f"{path}: rows[{i}] lacks {', '.join(lacks)}; {fix}"
-        for key in ("claim", "claims"):
-            if rec.get(key) is not None and not isinstance(rec[key], dict if key == "claim" else list):
-                kind = "an object" if key == "claim" else "a list"
-                return f"{path}: {key} is {type(rec[key]).__name__}; expected {kind}; {fix}"
+        if rec.get("claims") is not None and not isinstance(rec["claims"], list):
+            return f"{path}: claims is {type(rec['claims']).__name__}; expected a list; {fix}"
     return None
 
 

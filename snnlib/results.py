@@ -324,7 +324,7 @@ def _comparison(rec: Mapping[str, Any], paper: Optional[registry.PaperNumber]) -
     if not device_matches_scale(rec):
         return f"not a {rec['scale']} result (ran on {str(rec.get('device', '?')).split(' ')[0]})"
     if paper is None:
-        return "book's check" if not (rec.get("claim") or {}).get("paper_keys") else "no paper number"
+        return "no paper number" if _paper_sources(rec) else "book's check"
     if rec["scale"] == "ci":
         return "claim check (not comparable: other dataset)"
     if rec["scale"] == "gpu":
@@ -357,15 +357,9 @@ def comparison_rows(results: Optional[list[dict[str, Any]]] = None) -> list[dict
     return rows
 
 
-def _claims(results: list[dict[str, Any]]) -> list[dict[str, str]]:
-    out = []
-    for rec in results:
-        c = rec.get("claim")
-        if c:
-            out.append({"experiment": rec["name"], "scale": _scale_label(rec), "dataset": rec["dataset"],
-                        "claim": c["text"], "verdict": "holds" if c["holds"] else "does not hold",
-                        "measured": c["measured"]})
-    return out
+def _paper_sources(rec: Mapping[str, Any]) -> list[str]:
+    """The registry keys of the papers whose claims the record checks (a claim's ``source``)."""
+    return [c["source"] for c in rec.get("claims") or [] if c.get("source") in registry.REGISTRY]
 
 
 def table(results: Optional[list[dict[str, Any]]] = None, *, include_registry: bool = False) -> str:
@@ -384,10 +378,6 @@ def table(results: Optional[list[dict[str, Any]]] = None, *, include_registry: b
         for rec in results:
             for c in rec.get("claims") or []:
                 lines.append(f"[{rec['name']} @ {_scale_label(rec)}] {c['verdict'].upper()}: {c['statement']}")
-        for c in _claims(results):
-            lines.append(f"[{c['experiment']} @ {c['scale']}, {c['dataset']}] claim {c['verdict'].upper()}: "
-                         f"{c['claim']}")
-            lines.append(f"    measured: {c['measured']}")
         lines.append("")
         lines.append("ci rows check a claim on offline data; their paper column is the paper's number on the "
                      "paper's dataset, for reference, not a target.")

@@ -102,7 +102,7 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
 
 
 def _paper_of(rec: Mapping[str, Any]) -> Optional[str]:
-    keys = [r.get("paper_key") for r in rec["rows"]] + list((rec.get("claim") or {}).get("paper_keys") or [])
+    keys = [r.get("paper_key") for r in rec["rows"]] + [c.get("source") for c in rec.get("claims") or []]
     for key in keys:
         if key in registry.REGISTRY:
             return registry.REGISTRY[key].paper
@@ -198,10 +198,6 @@ def _task(rec: Mapping[str, Any], figures: Mapping[tuple[str, str], str], figure
     if rec.get("claims"):
         out += ["**Claims**, by the book's one rule (95% interval of the paired differences over the seeds):", ""]
         out += [f"* {claim_sentence(c)}" for c in rec["claims"]] + [""]
-    claim = rec.get("claim")
-    if claim:
-        verdict = "holds" if claim["holds"] else "does not hold"
-        out += [f"**Claim:** {claim['text']}", "", f"**Verdict: {verdict}.** {claim['measured']}.", ""]
     fig = figures.get((rec["name"], rec["scale"]))
     if fig:
         path = f"{figure_dir.rstrip('/')}/{fig}" if figure_dir else fig

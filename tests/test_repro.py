@@ -49,8 +49,10 @@ def test_unknown_experiment_lists_the_valid_names(capsys):
 
 def _fake(name, scale, dataset, rows, chapter="psn"):
     return {"name": name, "chapter": chapter, "scale": scale, "dataset": dataset, "rows": rows,
-            "comparison": experiments.COMPARISONS[scale], "claim": {"text": "a claim", "paper_keys": ["x"],
-                                                                   "holds": False, "measured": "m"}}
+            "comparison": experiments.COMPARISONS[scale], "claims": [{
+                "statement": "a claim", "source": None, "verdict": "fails", "a": "PSN", "b": None, "value": 90.0,
+                "direction": "greater", "diffs": [-34.5], "mean": -34.5, "low": None, "high": None,
+                "half_width": None, "n": 1, "unit": "points", "why": "", "margin": None, "margin_reason": None}]}
 
 
 def test_rows_name_dataset_and_scale_and_never_compare_ci_with_the_paper(tmp_path):
@@ -72,7 +74,7 @@ def test_rows_name_dataset_and_scale_and_never_compare_ci_with_the_paper(tmp_pat
     assert ci["paper"] == "88.45%" and ci["measured"] == "55.50%"
     assert ms["paper"] == "91.9% (unverified)" and ms["status"] == "unverified"
     text = results.table(results.load_results(tmp_path))
-    assert "digits-pixels" in text and "claim DOES NOT HOLD" in text
+    assert "digits-pixels" in text and "FAILS: a claim" in text
     md = scoreboard.scoreboard_markdown(tmp_path)  # the page's layout: tests/test_results.py
     assert md.startswith("# Reproduction scoreboard") and "| PSN | 55.50% | 88.45% |" in md
     assert "91.9% (unverified)" in md

@@ -29,8 +29,10 @@ def _record(scale="ci", dataset="digits-pixels", psn=92.78, device="cpu (x86_64,
     return {"name": "psn-neurons", "chapter": "psn", "title": "Neuron comparison", "scale": scale, "dataset": dataset,
             "comparison": experiments.COMPARISONS[scale], "seeds": [0, 1, 2], "seed": 0, "device": device,
             "config": {"T": 64, "epochs": 15}, "rows": rows, "wall_s": 1.0,
-            "claim": {"text": "PSN beats LIF.", "paper_keys": ["psn/scifar10/psn"], "holds": True,
-                      "measured": f"PSN {psn:.1f}% > LIF 21.0%"}, **extra}
+            "claims": [{"statement": "PSN beats LIF.", "source": "psn/scifar10/psn", "verdict": "holds",
+                        "a": "PSN", "b": "LIF", "direction": "greater", "diffs": [72.5, 69.9, 72.9],
+                        "mean": 71.8, "low": 68.0, "high": 75.5, "half_width": 3.8, "n": 3, "unit": "points",
+                        "why": "", "value": None, "margin": None, "margin_reason": None}], **extra}
 
 
 class _Cells(HTMLParser):
