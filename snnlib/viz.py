@@ -25,6 +25,48 @@ from . import utils
 
 MAX_COMBINATIONS = 2000
 
+#: the book's text column is 688 CSS px wide; a figure at most this many inches wide is shown at its own
+#: size or larger, so a font of F points is displayed at F points or more (688 px / 96 px per inch = 7.17)
+MAX_WIDTH_IN = 6.8
+#: the smallest font, in points, any figure of the book uses (a room reads 10 pt on a projected page)
+MIN_FONT_PT = 10
+#: one figure style for the book: sized for the column, fonts of at least MIN_FONT_PT, drawn at 150 dpi
+#: so that the picture stays sharp on high-DPI screens (the browser scales it to the column)
+BOOK_STYLE: dict[str, Any] = {
+    "figure.figsize": (MAX_WIDTH_IN, 3.2), "figure.dpi": 150, "savefig.dpi": "figure",
+    "font.size": 11, "axes.titlesize": 11, "axes.labelsize": 11, "xtick.labelsize": 10,
+    "ytick.labelsize": 10, "legend.fontsize": 10, "legend.title_fontsize": 10, "figure.titlesize": 12,
+    "axes.spines.top": False, "axes.spines.right": False,
+}
+
+
+def use_book_style() -> None:
+    """Set :data:`BOOK_STYLE` in matplotlib's rcParams (done when :mod:`snnlib.viz` is imported)."""
+    import matplotlib
+
+    matplotlib.rcParams.update(BOOK_STYLE)
+
+
+use_book_style()
+
+
+def legend_below(fig, axes=None, *, ncol: int = 3):
+    """One legend for the figure, under its panels, outside the data (the saved picture grows to hold it):
+    the labelled lines of ``axes`` (all the figure's axes by default), each label once.  Lays the panels
+    out first (``tight_layout``)."""
+    axes = fig.axes if axes is None else list(np.atleast_1d(axes).ravel())
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels and not lab.startswith("_"):
+                handles.append(h)
+                labels.append(lab)
+    if not labels:
+        raise ValueError("legend_below: the axes have no labelled artist (pass label= when plotting)")
+    fig.tight_layout()
+    return fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                      ncol=min(ncol, len(labels)), frameon=False)
+
 
 def _as_2d(name: str, a: Any) -> np.ndarray:
     arr = a.detach().cpu().numpy() if hasattr(a, "detach") else np.asarray(a)
@@ -41,7 +83,7 @@ def raster(spikes: Any, ax=None, *, dt: float = 1.0, title: str | None = None, c
 
     s = _as_2d("spikes", spikes)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 0.3 * s.shape[1] + 1.2))
+        _, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 0.3 * s.shape[1] + 1.2))
     t, n = np.nonzero(s)
     ax.scatter(t * dt, n, marker="|", s=120, color=color, linewidths=1.5)
     ax.set_xlim(-0.5 * dt, s.shape[0] * dt)
@@ -60,7 +102,7 @@ def traces(v: Any, spikes: Any | None = None, ax=None, *, threshold: float | Non
 
     vv = _as_2d("v", v)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 2.6))
+        _, ax = plt.subplots(figsize=(MAX_WIDTH_IN, 2.6))
     steps = np.arange(vv.shape[0])
     for j in range(vv.shape[1]):
         label = labels[j] if labels is not None else (None if vv.shape[1] == 1 else f"neuron {j}")
@@ -78,7 +120,7 @@ def traces(v: Any, spikes: Any | None = None, ax=None, *, threshold: float | Non
     if title:
         ax.set_title(title)
     if labels is not None or vv.shape[1] > 1 or threshold is not None:
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper right")
     return ax
 
 
@@ -170,10 +212,11 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
 
     matrices = any(series[r[0]].ndim == 2 for r in panels)
     if matrices:
-        fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.4), squeeze=False)
+        fig, axes = plt.subplots(1, len(panels), figsize=(MAX_WIDTH_IN, MAX_WIDTH_IN / len(panels) + 0.4),
+                                 squeeze=False)
         axes = axes.T
     else:
-        fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.9 * len(panels) + 0.6), sharex=True, squeeze=False)
+        fig, axes = plt.subplots(len(panels), 1, figsize=(MAX_WIDTH_IN, 1.9 * len(panels) + 0.6), sharex=True, squeeze=False)
     for ax, row, ptitle in zip(axes[:, 0], panels, titles):
         for name in row:
             y = series[name]
@@ -188,7 +231,7 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
                 ax.vlines(t, level - 0.4, level + 0.4, lw=2, label=name, color=f"C{level - 1}")
                 names = [n for n in row if _is_spike_series(n)]
                 ax.set_ylim(0.4, len(names) + 0.6)
-                ax.set_yticks(range(1, len(names) + 1), _row_labels(names), fontsize=8)
+                ax.set_yticks(range(1, len(names) + 1), _row_labels(names))
             else:
                 ax.plot(np.arange(len(y)), y, lw=1.5, label=name)
         if series[row[0]].ndim == 2:
@@ -196,7 +239,7 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
         ax.set_ylabel(ptitle)
         lines = [n for n in row if not _is_spike_series(n)]
         if len(lines) > 1:                       # above the panel, outside the data
-            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=len(lines), fontsize=8, frameon=False,
+            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=min(len(lines), 3), frameon=False,
                       borderaxespad=0.2)
     if not matrices:
         axes[-1, 0].set_xlabel("time step")

@@ -164,3 +164,27 @@ def test_spike_series_sharing_a_panel_form_a_raster(monkeypatch):
     table = json.loads(re.search(r"var table=(\[.*?\]);var radix", shown[0].data).group(1))
     a, b = table[0]
     assert {v for v in a if v is not None} == {1.0} and {v for v in b if v is not None} == {2.0}
+
+
+def test_legend_below_collects_each_label_once_and_refuses_an_unlabelled_figure():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2)
+    ax[0].plot([0, 1], label="a")
+    ax[1].plot([0, 1], label="a")
+    ax[1].plot([1, 0], label="b")
+    leg = viz.legend_below(fig)
+    assert [t.get_text() for t in leg.get_texts()] == ["a", "b"]
+    fig2, ax2 = plt.subplots()
+    ax2.plot([0, 1])
+    with pytest.raises(ValueError, match="no labelled artist"):
+        viz.legend_below(fig2)
+    plt.close("all")
+
+
+def test_importing_viz_sets_the_book_style():
+    import matplotlib
+    assert matplotlib.rcParams["figure.dpi"] == viz.BOOK_STYLE["figure.dpi"]
+    assert matplotlib.rcParams["legend.fontsize"] >= viz.MIN_FONT_PT
