@@ -50,6 +50,40 @@ def use_book_style() -> None:
 use_book_style()
 
 
+#: one colour, marker and line style per neuron, the same on every page of the book: a family shares a
+#: marker and a hue (LIF: circles, greys; PSN: squares, blues; PSU: triangles, greens; ParaLIF: diamonds,
+#: reds; chapter 09's reset kept in parallel: down triangles, orange and brown), its members differ in
+#: shade and line style, so that a neuron is told apart without colour too
+NEURON_STYLE: dict[str, dict[str, str]] = {
+    "lif": {"color": "#000000", "marker": "o", "ls": "-"},
+    "lif_no_reset": {"color": "#8c8c8c", "marker": "o", "ls": "--"},
+    "psn": {"color": "#1f77b4", "marker": "s", "ls": "-"},
+    "masked_psn": {"color": "#6baed6", "marker": "s", "ls": "--"},
+    "sliding_psn": {"color": "#08306b", "marker": "s", "ls": ":"},
+    "psu": {"color": "#2ca02c", "marker": "^", "ls": "-"},
+    "ipsu": {"color": "#74c476", "marker": "^", "ls": "--"},
+    "rpsu": {"color": "#00441b", "marker": "^", "ls": ":"},
+    "paralif_d": {"color": "#d62728", "marker": "D", "ls": "-"},
+    "paralif_s": {"color": "#fc9272", "marker": "D", "ls": "--"},
+    "paralif_r": {"color": "#67000d", "marker": "D", "ls": ":"},
+    "lif_fixed_point": {"color": "#ff7f0e", "marker": "v", "ls": "-"},
+    "fpt": {"color": "#8c510a", "marker": "v", "ls": "--"},
+}
+#: matplotlib markers as plotly symbols
+_PLOTLY_SYMBOL = {"o": "circle", "s": "square", "^": "triangle-up", "D": "diamond", "v": "triangle-down"}
+
+
+def neuron_style(key: str, *, plotly: bool = False) -> dict[str, str]:
+    """The book's colour, marker and line style for neuron ``key`` (:data:`NEURON_STYLE`), as matplotlib
+    keyword arguments, or with ``plotly=True`` as a plotly ``marker`` dict (``color``, ``symbol``)."""
+    if key not in NEURON_STYLE:
+        raise ValueError(f"neuron_style: no style for neuron {key!r}; known: {', '.join(NEURON_STYLE)}")
+    st = NEURON_STYLE[key]
+    if plotly:
+        return {"color": st["color"], "symbol": _PLOTLY_SYMBOL[st["marker"]]}
+    return dict(st)
+
+
 def legend_below(fig, axes=None, *, ncol: int = 3):
     """One legend for the figure, under its panels, outside the data (the saved picture grows to hold it):
     the labelled lines of ``axes`` (all the figure's axes by default), each label once.  Lays the panels
@@ -207,8 +241,10 @@ def _spike_level(row: Sequence[str], name: str) -> int:
     return [n for n in row if _is_spike_series(n)].index(name) + 1
 
 
-def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
+def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title, x_label: str = "time step",
+                     zrange: Mapping[str, tuple[float, float]] | None = None):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     matrices = any(series[r[0]].ndim == 2 for r in panels)
     if matrices:
@@ -221,7 +257,8 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
         for name in row:
             y = series[name]
             if y.ndim == 2:
-                im = ax.imshow(y, cmap="viridis")
+                lo, hi = (zrange or {}).get(name, (None, None))
+                im = ax.imshow(y, cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
                 fig.colorbar(im, ax=ax, shrink=0.8)
                 ax.set_title(ptitle)
                 break
@@ -242,7 +279,8 @@ def _draw_matplotlib(series: dict[str, np.ndarray], panels, titles, title):
             ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=min(len(lines), 3), frameon=False,
                       borderaxespad=0.2)
     if not matrices:
-        axes[-1, 0].set_xlabel("time step")
+        axes[-1, 0].set_xlabel(x_label)
+        axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -264,7 +302,21 @@ def _round(arr: np.ndarray) -> list:
     return [None if not np.isfinite(x) else float(f"{x:.4g}") for x in arr]
 
 
-def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title) -> tuple[dict, str]:
+def _heatmap_ranges(fn, plist: list[_Param], panels) -> dict[str, tuple[float, float]]:
+    """For each heatmap series, the (min, max) over every slider position: one colour scale for all."""
+    out: dict[str, tuple[float, float]] = {}
+    for combo in itertools.product(*[p.values for p in plist]):
+        series = _check_panels(fn(**{p.name: v for p, v in zip(plist, combo)}), panels)
+        for name, y in series.items():
+            if y.ndim == 2 and y.size and np.isfinite(y).any():
+                lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
+                old = out.get(name, (lo, hi))
+                out[name] = (min(old[0], lo), max(old[1], hi))
+    return {k: (lo, hi if hi > lo else lo + 1.0) for k, (lo, hi) in out.items()}
+
+
+def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title,
+                   x_label: str = "time step") -> tuple[dict, str]:
     """The plotly twin: every combination precomputed, one slider per parameter."""
     combos = list(itertools.product(*[range(len(p.values)) for p in plist]))
     table = []
@@ -283,6 +335,14 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
     start_flat = combos.index(start)
     first = _check_panels(fn(**chosen), panels)
     kinds = ["z" if first[name].ndim == 2 else "y" for r in panels for name in r]
+    zranges: dict[str, tuple[float, float]] = {}
+    names = [name for r in panels for name in r]
+    for j_z, name in enumerate(names):           # one colour scale per heatmap, over every position
+        if kinds[j_z] == "z":
+            vals = np.array([v for row in table for line in row[j_z] for v in line if v is not None], dtype=float)
+            if vals.size:
+                lo, hi = float(vals.min()), float(vals.max())
+                zranges[name] = (lo, hi if hi > lo else lo + 1.0)
     data: list[dict[str, Any]] = []
     n_rows = len(panels)
     # Pixel layout, top to bottom: per panel an optional legend strip and the plot.  A panel
@@ -313,12 +373,15 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
         y_px += panel_px[r_i] + gap_px
         layout[f"yaxis{suffix}"] = {"domain": [max(bottom, 0.0), top], "title": {"text": ptitle},
                                     "anchor": f"x{suffix}", "automargin": True}
+        n_x = len(first[row[0]]) if first[row[0]].ndim == 1 else 0
         layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "matches": "x" if r_i else None,
                                     "showticklabels": r_i == n_rows - 1,
-                                    "title": {"text": "time step" if r_i == n_rows - 1 else ""}}
-        if kinds[j] == "z":                      # a matrix: its own axes, row 0 on top, square cells
-            layout[f"yaxis{suffix}"].update(autorange="reversed", scaleanchor=f"x{suffix}", constrain="domain")
-            layout[f"xaxis{suffix}"].update(matches=None, showticklabels=True, title={"text": ""}, constrain="domain")
+                                    "tick0": 0, "dtick": max(1, -(-n_x // 10)),      # whole numbers only
+                                    "title": {"text": x_label if r_i == n_rows - 1 else ""}}
+        if kinds[j] == "z":                      # a matrix: its own axes, row 0 on top, filling the panel
+            layout[f"yaxis{suffix}"].update(autorange="reversed")
+            layout[f"xaxis{suffix}"].update(matches=None, showticklabels=True, title={"text": ""},
+                                            dtick=None, tick0=None)
         spikes_here = [n for n in row if _is_spike_series(n) and kinds[j + row.index(n)] == "y"]
         if spikes_here:                          # a raster: name its rows (without the shared "spikes")
             layout[f"yaxis{suffix}"].update(tickvals=list(range(1, len(spikes_here) + 1)),
@@ -327,7 +390,9 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
         for name in row:
             y = table[start_flat][j]
             if kinds[j] == "z":
+                lo, hi = zranges.get(name, (None, None))
                 data.append({"type": "heatmap", "name": name, "z": y, "colorscale": "Viridis", "showscale": True,
+                             "zmin": lo, "zmax": hi,
                              "colorbar": {"len": top - bottom, "y": (top + bottom) / 2, "thickness": 12},
                              "xaxis": f"x{suffix}", "yaxis": f"y{suffix}"})
                 j += 1
@@ -361,7 +426,11 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title)
         "var row=table[flat];var up={y:[],z:[]};var ids={y:[],z:[]};"
         "for(var t=0;t<row.length;t++){up[kinds[t]].push(row[t]);ids[kinds[t]].push(t);}"
         "if(ids.y.length){Plotly.restyle(gd,{y:up.y},ids.y);}"
-        "if(ids.z.length){Plotly.restyle(gd,{z:up.z},ids.z);}});"
+        "if(ids.z.length){Plotly.restyle(gd,{z:up.z},ids.z);var ax={};"
+        "for(var q=0;q<ids.z.length;q++){var tr=gd.data[ids.z[q]];"
+        "ax[(tr.xaxis||'x').replace('x','xaxis')+'.autorange']=true;"
+        "ax[(tr.yaxis||'y').replace('y','yaxis')+'.autorange']='reversed';}"
+        "Plotly.relayout(gd,ax);}});"
     )
     return {"data": data, "layout": layout}, js
 
@@ -383,7 +452,7 @@ def _controls(plist: list[_Param], chosen: dict):
 def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence[Any]], *,
              panels: Sequence[Sequence[str]] | None = None, titles: Sequence[str] | None = None,
              defaults: Mapping[str, Any] | None = None, title: str | None = None,
-             static: bool | None = None) -> None:
+             static: bool | None = None, x_label: str = "time step") -> None:
     """An interactive demo over the named parameters of ``fn``.
 
     Args:
@@ -395,6 +464,11 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
         titles: the y-axis title of each panel.
         defaults: the starting value of each parameter (default: the middle value).
         static: force the static (``True``) or live (``False``) form; default: the book-build switch.
+        x_label: what the line panels' x axis counts (its ticks are whole numbers): ``"time step"``, or
+            ``"block"`` when a series runs over a network's blocks.
+
+    A heatmap keeps one colour scale over every slider position (the range of all its values), so that
+    positions compare and a constant map is not stretched over a colour bar of its rounding noise.
 
     The demo is displayed; nothing is returned, so the call can end a cell without echoing a value.
 
@@ -416,7 +490,7 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
     if static:
         # The plotly twin only: saved ipywidgets controls would render on the page but drive nothing.  The
         # title is page text above the figure (it wraps at phone width; a plotly title would be cut).
-        fig, js = _static_figure(fn, plist, chosen, panels, titles, title)
+        fig, js = _static_figure(fn, plist, chosen, panels, titles, title, x_label)
         note = ('<p class="snn-explorer-note">Static page: every slider position was computed when the book '
                 'was built. Opened in Jupyter or Colab, the same call shows live controls.</p>')
         heading = f'<p class="snn-explorer-title">{html.escape(title)}</p>' if title else ""
@@ -428,11 +502,13 @@ def explorer(fn: Callable[..., Mapping[str, Any]], params: Mapping[str, Sequence
 
     ctrls = _controls(plist, chosen)
     out = W.Output()
+    zrange = _heatmap_ranges(fn, plist, panels) if any(v.ndim == 2 for v in _check_panels(first, panels).values()) \
+        else {}
 
     def redraw(**kwargs):
         with out:
             out.clear_output(wait=True)
-            fig = _draw_matplotlib(_check_panels(fn(**kwargs), panels), panels, titles, title)
+            fig = _draw_matplotlib(_check_panels(fn(**kwargs), panels), panels, titles, title, x_label, zrange)
             display(fig)
             plt.close(fig)
 

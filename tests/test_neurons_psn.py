@@ -261,3 +261,21 @@ def test_causal_neurons_keep_causality_for_non_finite_input(bad):
     reached = torch.zeros_like(x, dtype=torch.bool)
     reached[t0 - k + 1 : t0 + 1, 0, 0] = True
     torch.testing.assert_close(gx[~reached], clean[~reached], rtol=1e-12, atol=1e-12)
+
+
+def test_lag_profile_reads_each_diagonal_and_gives_the_lifs_beta_k_over_tau():
+    from snnlib.neurons import ResetFreeLIF
+    from snnlib.neurons.psn import lag_profile
+
+    w = torch.tensor([[1.0, -2.0, 3.0], [4.0, 5.0, 6.0], [-7.0, 8.0, 9.0]])
+    lags, prof = lag_profile(w)
+    assert lags.tolist() == [-2, -1, 0, 1, 2]
+    # lag 0: the diagonal; lag 1: W[1, 0], W[2, 1]; lag -1: W[0, 1], W[1, 2] (inputs from the future)
+    assert prof.tolist() == [3.0, 4.0, 5.0, 6.0, 7.0]
+    tau, T = 4.0, 12
+    lags, prof = lag_profile(ResetFreeLIF(tau=tau).toeplitz_weight(T, torch.float64))
+    k = torch.arange(T).double()
+    assert torch.allclose(prof[lags >= 0], (1 - 1 / tau) ** k / tau, atol=1e-15)
+    assert float(prof[lags < 0].abs().max()) == 0.0
+    with pytest.raises(ValueError, match="square"):
+        lag_profile(torch.zeros(3, 4))

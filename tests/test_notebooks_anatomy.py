@@ -118,8 +118,20 @@ def test_has_hidden_checks_and_hidden_solutions(path):
     tags = [c["metadata"].get("tags", []) for c in nb["cells"] if c["cell_type"] == "code"]
     checks = sum("remove-cell" in t for t in tags) - 1         # minus the install cell
     assert checks >= 3, f"{path.name}: only {checks} hidden assertion cells"
-    solutions = sum("hide-cell" in t for t in tags)   # the whole solution, input and output
-    assert 3 <= solutions <= 6, f"{path.name}: {solutions} hidden exercise solutions (3 to 6 expected)"
+    solutions = [c for c in nb["cells"] if c["cell_type"] == "code" and "Solution" in
+                 ("".join(c["source"]).splitlines() or [""])[0]]
+    assert 3 <= len(solutions) <= 6, f"{path.name}: {len(solutions)} exercise solutions (3 to 6 expected)"
+    # hidden on the site (the whole cell), on Colab (a form: only its title shows) and in Jupyter (input
+    # collapsed)
+    for c in solutions:
+        first = "".join(c["source"]).splitlines()[0]
+        assert first.startswith("# @title Solution"), (
+            f"{path.name}: a solution cell must open with '# @title Solution N' (Colab's form title): {first!r}")
+        assert "hide-cell" in c["metadata"].get("tags", []), f"{path.name}: {first!r} is not tagged hide-cell"
+        assert c["metadata"].get("cellView") == "form" and \
+            c["metadata"].get("jupyter", {}).get("source_hidden") is True, (
+                f"{path.name}: {first!r} is hidden on the site only; add cellView: form and "
+                "jupyter.source_hidden: true")
 
 
 def test_repository_url_is_set_once():

@@ -188,3 +188,17 @@ def test_importing_viz_sets_the_book_style():
     import matplotlib
     assert matplotlib.rcParams["figure.dpi"] == viz.BOOK_STYLE["figure.dpi"]
     assert matplotlib.rcParams["legend.fontsize"] >= viz.MIN_FONT_PT
+
+
+def test_every_neuron_of_the_book_has_its_own_colour_and_marker_pair():
+    from snnlib.experiments import compare
+
+    assert set(compare.NEURONS) <= set(viz.NEURON_STYLE)
+    assert len(viz.NEURON_STYLE) >= 13                      # chapter 08's eleven and chapter 09's two
+    colours = [s["color"] for s in viz.NEURON_STYLE.values()]
+    assert len(set(colours)) == len(colours)
+    pairs = {(s["marker"], s["ls"]) for s in viz.NEURON_STYLE.values()}
+    assert len(pairs) == len(viz.NEURON_STYLE)              # told apart without colour too
+    assert viz.neuron_style("psn", plotly=True) == {"color": "#1f77b4", "symbol": "square"}
+    with pytest.raises(ValueError, match="no style for neuron 'nope'"):
+        viz.neuron_style("nope")

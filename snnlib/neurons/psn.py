@@ -35,7 +35,7 @@ import torch.nn as nn
 from .integrate import _all_finite, _autocast_off, _work_dtype
 from .surrogate import check_surrogate, check_time_first, default_surrogate, spike
 
-__all__ = ["PSN", "MaskedPSN", "SlidingPSN", "causal_fir"]
+__all__ = ["PSN", "MaskedPSN", "SlidingPSN", "causal_fir", "lag_profile"]
 
 Surrogate = Callable[[torch.Tensor], torch.Tensor]
 
@@ -447,3 +447,22 @@ class SlidingPSN(nn.Module):
 
     def extra_repr(self) -> str:
         return f"k={self.k}"
+
+
+def lag_profile(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""How strongly a ``[T, T]`` time-mixing matrix (a PSN's :math:`W`) links an output step to an input
+    ``lag`` steps earlier: for each lag :math:`k = t - i` from :math:`-(T-1)` to :math:`T-1`, the mean of
+    :math:`|W[t, i]|` over the entries on that diagonal.  A PSN's gradient :math:`\partial H[t] / \partial
+    X[i]` *is* :math:`W[t, i]`: no chain of steps and no decay stand between an input and a later output,
+    where the LIF's :math:`\beta^k / \tau` decays with the lag (chapter 01, long-term dependencies).
+
+    Returns ``(lags, mean_abs)``, both of length :math:`2T - 1`; negative lags are inputs from the future.
+    """
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
+        shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__
+        raise ValueError(f"weight must be a square [T, T] tensor; got {shape}")
+    T = weight.shape[0]
+    w = weight.detach().abs()
+    lags = torch.arange(-(T - 1), T)
+    # diagonal(offset=-k) holds the entries W[t, t - k]
+    return lags, torch.stack([w.diagonal(offset=-int(k)).mean() for k in lags])
