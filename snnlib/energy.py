@@ -22,14 +22,19 @@ once).  BatchNorm is taken as folded into the preceding layer (not counted), as 
 counts it among the MACs of the first layer.  Products that are not layers (Spikformer's
 :math:`QK^TV`) are added by the chapter that has them.
 
+The papers count synapses only.  A neuron's own update costs too, and differently per neuron: a LIF
+spends a couple of multiply-adds per step, a PSN a whole row of its :math:`T \times T` matrix.  With
+``neuron_updates=True`` :func:`energy_report` also counts those, per :data:`NEURON_UPDATE_MACS`, as MACs
+beside the synaptic energy (``neuron_macs``, ``neuron_energy_pj``; never added into ``energy_pj``).
+
 First used in chapter 04 (Spikformer), section "Operations and energy"; chapter 07 adds the paper's
-convention for non-binary inputs.
+convention for non-binary inputs; chapter 08 the neurons' own updates.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -38,6 +43,7 @@ __all__ = [
     "E_MAC_PJ",
     "E_AC_PJ",
     "E_MULT_PJ",
+    "NEURON_UPDATE_MACS",
     "is_neuron",
     "neuron_modules",
     "FiringRateMonitor",
@@ -49,6 +55,23 @@ __all__ = [
 
 E_MAC_PJ = 4.6  #: energy of a 32-bit float multiply-accumulate at 45 nm, pJ
 E_AC_PJ = 0.9  #: energy of a 32-bit float accumulate at 45 nm, pJ
+
+#: MACs one neuron spends on its own state per time step, by neuron class (the book's convention, stated
+#: per neuron; the threshold comparison and the spike itself are not counted).  Leaky integrations count as
+#: 2 MACs (decay, input scale) in their scan or loop form; a T x T matrix as its mean row length.
+NEURON_UPDATE_MACS: dict[str, Callable[[nn.Module], float]] = {
+    "LIF": lambda m: 2.0,                           # H = beta V + (1 - beta) X; the reset is a select
+    "ResetFreeLIF": lambda m: 2.0,                  # the same charge, no reset
+    "SynapticLIF": lambda m: 4.0,                   # a synaptic current, then the membrane
+    "PSN": lambda m: float(m.T),                    # H = W X + B: a full row of W per step
+    "MaskedPSN": lambda m: float(m.k),              # the causal band of width k
+    "SlidingPSN": lambda m: float(m.k),             # k shared weights
+    "PSU": lambda m: 4.0,                           # A X and B sigma(A X), two leaky integrations
+    "PSUWithoutReset": lambda m: 2.0,               # A X only
+    "IPSU": lambda m: (m.T + 1) / 2 + 2.0,          # a learned lower-triangular W X, then B sigma as a scan
+    "RPSU": lambda m: 2.0 + (m.T + 1) / 2,          # A X as a scan, then a learned lower-triangular B
+    "ParaLIF": lambda m: 4.0,                       # synaptic current and membrane, two leaky integrations
+}
 #: energy of a 32-bit float multiply at 45 nm, pJ: SynA's E = 3.7 pJ x mult + 0.9 pJ x add (a MAC is both)
 E_MULT_PJ = 3.7
 
@@ -169,6 +192,14 @@ class EnergyReport:
     layers: list[LayerEnergy] = field(default_factory=list)
     firing_rate: float = math.nan
     spikes_per_neuron: float = math.nan
+    #: per sample, the neurons' own updates (``energy_report(neuron_updates=True)``), beside the synapses'
+    neuron_macs: float = 0.0
+    e_mac_pj: float = E_MAC_PJ
+
+    @property
+    def neuron_energy_pj(self) -> float:
+        """The neurons' own updates at ``E_MAC`` each (0 unless counted): reported beside ``energy_pj``."""
+        return self.neuron_macs * self.e_mac_pj
 
     @property
     def encoding_macs(self) -> float:
@@ -190,7 +221,8 @@ class EnergyReport:
     def to_dict(self) -> dict:
         return {"T": self.T, "energy_pj": self.energy_pj, "ann_energy_pj": self.ann_energy_pj,
                 "encoding_macs": self.encoding_macs, "sops": self.sops, "firing_rate": self.firing_rate,
-                "spikes_per_neuron": self.spikes_per_neuron, "layers": [asdict(la) for la in self.layers]}
+                "spikes_per_neuron": self.spikes_per_neuron, "neuron_macs": self.neuron_macs,
+                "neuron_energy_pj": self.neuron_energy_pj, "layers": [asdict(la) for la in self.layers]}
 
     def table(self) -> str:
         """A plain-text table, one row per layer."""
@@ -222,7 +254,8 @@ def _infer_batch_size(x: torch.Tensor, T: int, first: Optional[nn.Module]) -> in
 @torch.no_grad()
 def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Optional[int] = None,
                   encoding: str | Iterable[str] = "first", neuron_types: Sequence[type] = (),
-                  nonbinary: str = "ac", e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ) -> EnergyReport:
+                  nonbinary: str = "ac", e_mac_pj: float = E_MAC_PJ, e_ac_pj: float = E_AC_PJ,
+                  neuron_updates: bool = False) -> EnergyReport:
     r"""Run ``model(x)`` once and count FLOPs, firing rates, SOPs and energy per sample.
 
     ``T`` is the number of time steps the model runs; ``batch_size`` the number of samples in ``x``.
@@ -244,6 +277,10 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
     layer's ops split as :math:`r_1 \cdot \mathrm{MACs}` accumulates (inputs equal to 1) plus
     :math:`r_{\ne 0,1} \cdot \mathrm{MACs}` multiply-accumulates, ``mac_ops`` holding the second part.
     ``e_mac_pj`` and ``e_ac_pj`` are the costs (default 4.6 = 3.7 + 0.9 and 0.9 pJ).
+
+    ``neuron_updates=True`` also counts each neuron's own state update per step (:data:`NEURON_UPDATE_MACS`)
+    as MACs, in ``neuron_macs`` and ``neuron_energy_pj``, beside the synaptic ``energy_pj``; a neuron class
+    without an entry is refused with its name.
 
     Defined in chapter 07 (SynA-ResNet), section "Energy: E = 3.7 pJ × mult + 0.9 pJ × add".
     """
@@ -293,7 +330,15 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
         if unknown:
             raise ValueError(f"encoding names {sorted(unknown)} are not synaptic layers that ran; "
                              f"valid names: {', '.join(order)}")
-    report = EnergyReport(T=T, firing_rate=mon.rate, spikes_per_neuron=mon.spikes_per_neuron(T))
+    report = EnergyReport(T=T, firing_rate=mon.rate, spikes_per_neuron=mon.spikes_per_neuron(T), e_mac_pj=e_mac_pj)
+    if neuron_updates:
+        for name, module in mon.modules:
+            cost = NEURON_UPDATE_MACS.get(type(module).__name__)
+            if cost is None:
+                raise ValueError(f"neuron_updates=True: no per-step cost for {name!r} ({type(module).__name__}); "
+                                 f"known: {', '.join(NEURON_UPDATE_MACS)}")
+            # the monitor counted every output element: neurons x steps x samples
+            report.neuron_macs += cost(module) * mon.counts.get(name, 0) / batch_size
     for name in order:
         module, macs, nonzero, numel, other = seen[name]
         macs_per_sample = macs / batch_size

@@ -118,3 +118,41 @@ def test_monitor_without_neurons_reports_nan():
     with FiringRateMonitor(nn.Linear(2, 2)) as mon:
         nn.Linear(2, 2)(torch.zeros(1, 2))
     assert math.isnan(mon.rate) and mon.rates() == {}
+
+
+def test_neuron_updates_are_counted_beside_the_synapses_by_hand():
+    from snnlib.energy import NEURON_UPDATE_MACS, energy_report
+    from snnlib.neurons import LIF, PSN
+
+    T, N, F = 8, 3, 5
+    for neuron, per_step in ((LIF(), 2.0), (PSN(T), float(T))):
+        net = nn.Sequential(nn.Linear(4, F), neuron)
+        x = torch.rand(T, N, 4)
+        plain = energy_report(net, x, T=T)
+        rep = energy_report(net, x, T=T, neuron_updates=True)
+        assert rep.energy_pj == plain.energy_pj and plain.neuron_macs == 0.0     # never added in
+        # F neurons, T steps, per_step MACs each, per sample
+        assert rep.neuron_macs == F * T * per_step
+        assert rep.neuron_energy_pj == rep.neuron_macs * 4.6
+        assert NEURON_UPDATE_MACS[type(neuron).__name__](neuron) == per_step
+
+
+def test_a_neuron_without_a_known_update_cost_is_refused_by_name():
+    from snnlib.energy import energy_report
+    from snnlib.neurons import LIF
+
+    class MyLIF(LIF):
+        pass
+
+    net = nn.Sequential(nn.Linear(4, 5), MyLIF())
+    with pytest.raises(ValueError, match="no per-step cost for '1' \\(MyLIF\\)"):
+        energy_report(net, torch.rand(4, 2, 4), T=4, neuron_updates=True, neuron_types=(MyLIF,))
+
+
+def test_every_neuron_of_chapter_08_has_an_update_cost():
+    from snnlib.energy import NEURON_UPDATE_MACS
+    from snnlib.experiments import compare
+
+    for key in compare.NEURONS:
+        neuron = compare.NEURONS[key].build(16, 4)
+        assert type(neuron).__name__ in NEURON_UPDATE_MACS, key
