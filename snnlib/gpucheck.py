@@ -17,10 +17,20 @@ What it does, in order, and what each part of the record (``results/gpucheck-*.j
   ``torch.cuda.synchronize()`` after every call (a CUDA call returns before the kernel ends; the ParaLIF
   paper's timing script omits the synchronisation), the minimum over interleaved repetitions, and each
   neuron's time over the LIF's.
-* ``slices``: one short slice of training at the ``gpu`` recipe's shapes for each network the ``gpu``
-  runs train (synthetic data of the real datasets' shapes: the GPU machine has no network), giving
-  ``s_per_step`` and ``peak_mib``; ``chapter_estimates`` multiplies each by the optimiser steps the ``gpu``
-  recipe takes, and by :data:`T4_FACTOR` for a Colab T4 (stated, not measured: see its comment).
+* ``slices``: one short slice of training (10 timed steps after a warm-up) of every network that each
+  experiment's ``gpu`` recipe trains (:func:`snnlib.gpu_budget.jobs`), at its ``gpu`` shapes and batch size, on
+  synthetic data of the real datasets' shapes (the GPU machine has no network), keyed
+  ``"<experiment>: <network>"``: ``experiment``, ``job``, ``batch``, ``s_per_step`` (seconds per training step,
+  minimum over the timed steps, synchronised), ``timed_steps``, ``peak_mib`` (peak CUDA memory of the slice;
+  ``None`` on a CPU), ``steps`` and ``eval_batches`` (the recipe's optimiser steps and evaluation batches, all
+  runs), and the throughput model's ``model_train_step_s``, ``model_eval_batch_s`` and ``model_load_s`` for
+  the same network (:mod:`snnlib.gpu_budget`).  Tiny mode slices the first network of each experiment at
+  batch 2 and leaves the model's figures ``None``.
+* ``chapter_estimates``: per experiment, its ``gpu`` time recomputed from the measured slices
+  (:func:`chapter_estimates`): ``est_run_s_here`` (on this device), ``t4_factor`` (:data:`T4_FACTOR` of this
+  device, stated, not measured: see its comment; ``None`` for another device), ``est_run_s_t4`` (the
+  measured step times x ``t4_factor`` x the recipe's steps, evaluation and data loading added),
+  ``model_t4_s`` (the throughput model's estimate that the chapters state, to compare) and ``jobs``.
 
 Every tolerance is stated in :data:`TOLERANCES`; nothing is chosen inside a check.
 """
@@ -40,7 +50,8 @@ from . import records
 from .train import reset_states
 from .timing import time_entries
 
-__all__ = ["TOLERANCES", "T4_FACTOR", "check_neurons", "check_models", "bench", "slices", "run", "main"]
+__all__ = ["TOLERANCES", "T4_FACTOR", "check_neurons", "check_models", "bench", "slices", "chapter_estimates", "run",
+           "main"]
 
 #: the stated tolerances: float32 on the device against float32 on the CPU, and autocast against float32
 TOLERANCES = {
@@ -60,7 +71,7 @@ TOLERANCES = {
 T4_FACTOR = {"H100": 8.0, "H200": 10.0}
 
 _SIZES = {  # T, batch, features of the neuron checks; the bench's T list
-    "full": {"neuron": (64, 16, 64), "bench_T": (64, 256, 1024), "bench_reps": 5, "slice_steps": 30},
+    "full": {"neuron": (64, 16, 64), "bench_T": (64, 256, 1024), "bench_reps": 5, "slice_steps": 10},
     "tiny": {"neuron": (8, 2, 5), "bench_T": (8, 16), "bench_reps": 1, "slice_steps": 1},
 }
 
@@ -188,35 +199,41 @@ def bench(device: torch.device, size: str = "full") -> dict[str, Any]:
     return out
 
 
-def _slice_specs(size: str) -> dict[str, dict[str, Any]]:
-    """The networks the ``gpu`` runs train, at the gpu recipe's shapes (tiny: small shapes), with the
-    optimiser steps one ``gpu`` run takes (epochs x batches x runs), read from the experiments' settings."""
-    from .experiments import psn as psn_exp
+def _slice_jobs(size: str) -> list[Any]:
+    """The training runs of every experiment's ``gpu`` recipe (:func:`snnlib.gpu_budget.jobs`): all of them
+    (``full``), or the first of each experiment (``tiny``: the CPU mode, so that every experiment's slice path
+    runs in the test command)."""
+    from . import gpu_budget
 
-    tiny = size == "tiny"
-    s = psn_exp.settings("gpu")
-    T = 8 if tiny else s["T"]
-    ch = 4 if tiny else s["channels"]
-    batch = 2 if tiny else 128
-    scifar_steps = s["epochs"] * math.ceil(50_000 / 128)
-    return {
-        "psn (S-CIFAR, SCIFARNet, one run)": {
-            "make": lambda: psn_exp.scifar_net("psn", 10, channels=ch, T=T),
-            "x": torch.randn(T, batch, 3, 32), "classes": 10, "steps_per_run": scifar_steps,
-            "runs": len(psn_exp.NEURONS)},
-    }
+    out = []
+    for name in gpu_budget.EXPERIMENT_CHAPTERS:
+        js = gpu_budget.jobs(name)
+        out += js[:1] if size == "tiny" else js
+    return out
+
+
+def _slice_loss(out: Any) -> torch.Tensor:
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    return out.float().square().mean()
 
 
 def slices(device: torch.device, size: str = "full") -> dict[str, Any]:
-    """A few training steps of each :func:`_slice_specs` network: seconds per step and peak memory."""
+    """A few training steps (SGD, a squared-output loss) of every :func:`_slice_jobs` network at its ``gpu``
+    batch size (tiny: batch 2) on synthetic inputs of the real data's shape: ``s_per_step`` (minimum over the
+    steps after one warm-up step, synchronised), ``peak_mib`` (CUDA only), the recipe's ``steps`` and
+    ``eval_batches``, and the throughput model's ``model_train_step_s``, ``model_eval_batch_s`` and
+    ``model_load_s`` (seconds per step to read the data: not on the device) of :mod:`snnlib.gpu_budget`."""
+    from . import gpu_budget
+
     steps = _SIZES[size]["slice_steps"]
     out = {}
-    for name, spec in _slice_specs(size).items():
+    for job in _slice_jobs(size):
         torch.manual_seed(0)
-        model = spec["make"]().to(device)
+        model = job.make().to(device)
+        model.train()
         opt = torch.optim.SGD(model.parameters(), lr=1e-3)
-        x = spec["x"].to(device)
-        y = torch.randint(0, spec["classes"], (x.shape[1],), generator=torch.Generator().manual_seed(0)).to(device)
+        batch = 2 if size == "tiny" else job.batch_size
+        args = tuple(a.to(device) for a in job.inputs(batch))
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         times = []
@@ -224,18 +241,47 @@ def slices(device: torch.device, size: str = "full") -> dict[str, Any]:
             _sync(device)
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(x).mean(0), y)
-            loss.backward()
-            opt.step()
             reset_states(model)
+            _slice_loss(model(*args)).backward()
+            opt.step()
             _sync(device)
             if i:  # the first step warms up (allocation, cuDNN autotuning)
                 times.append(time.perf_counter() - t0)
-        per = min(times)
-        out[name] = {"s_per_step": per, "steps": steps,
-                     "peak_mib": (torch.cuda.max_memory_allocated(device) / 2**20) if device.type == "cuda" else None,
-                     "steps_per_run": spec["steps_per_run"], "runs": spec["runs"],
-                     "est_run_s_here": per * spec["steps_per_run"] * spec["runs"]}
+        model_s = gpu_budget.step_seconds(job) if size == "full" else {}
+        out[f"{job.experiment}: {job.label}"] = {
+            "experiment": job.experiment, "job": job.label, "batch": batch, "s_per_step": min(times),
+            "timed_steps": steps,
+            "peak_mib": (torch.cuda.max_memory_allocated(device) / 2**20) if device.type == "cuda" else None,
+            "steps": job.steps, "eval_batches": job.eval_batches,
+            "model_train_step_s": model_s.get("train_step_s"), "model_eval_batch_s": model_s.get("eval_batch_s"),
+            "model_load_s": gpu_budget.LOAD_S_PER_SAMPLE[job.load] * job.batch_size}
+        del model, opt, args
+    return out
+
+
+def chapter_estimates(slice_rec: dict[str, Any], factor: Optional[float]) -> dict[str, Any]:
+    """Each experiment's ``gpu`` time recomputed from the measured slices: per run of a job,
+    ``s_per_step x factor x (steps + eval_batches x model_eval_batch_s / model_train_step_s) + model_load_s x
+    steps`` (the measured step on this device, times :data:`T4_FACTOR` for a T4; evaluation at the throughput
+    model's ratio of an evaluation batch to a training step; data loading, a host cost, as the model has it),
+    summed per experiment; ``est_run_s_here`` with a factor of 1.  ``model_t4_s``: the throughput model's
+    estimate, for comparison.  Slices at tiny sizes (no model figures) give ``None``."""
+    out: dict[str, Any] = {}
+    for r in slice_rec.values():
+        e = out.setdefault(r["experiment"], {"est_run_s_here": 0.0, "t4_factor": factor, "est_run_s_t4": 0.0,
+                                             "model_t4_s": 0.0, "jobs": 0})
+        e["jobs"] += 1
+        if r["model_train_step_s"] is None:
+            e["est_run_s_here"] = e["est_run_s_t4"] = e["model_t4_s"] = None
+            continue
+        ratio = r["model_eval_batch_s"] / r["model_train_step_s"]
+        device_s = r["s_per_step"] * (r["steps"] + r["eval_batches"] * ratio)
+        e["est_run_s_here"] += device_s + r["model_load_s"] * r["steps"]
+        e["model_t4_s"] += r["model_train_step_s"] * r["steps"] + r["model_eval_batch_s"] * r["eval_batches"]
+        if factor is None or e["est_run_s_t4"] is None:
+            e["est_run_s_t4"] = None
+        else:
+            e["est_run_s_t4"] += factor * device_s + r["model_load_s"] * r["steps"]
     return out
 
 
@@ -260,11 +306,7 @@ def run(device: Optional[str] = None, *, tiny: bool = False, out_dir: Optional[P
         rec["models"] = check_models(dev, size)
         rec["bench"] = bench(dev, size)
         rec["slices"] = slices(dev, size)
-    factor = _t4_factor(rec["device"])
-    rec["chapter_estimates"] = {
-        name: {"est_run_s_here": s["est_run_s_here"], "t4_factor": factor,
-               "est_run_s_t4": None if factor is None else s["est_run_s_here"] * factor}
-        for name, s in rec["slices"].items()}
+    rec["chapter_estimates"] = chapter_estimates(rec["slices"], _t4_factor(rec["device"]))
     fails = [f"{part}/{name}/{prec}" for part in ("neurons", "models") for name, by in rec[part].items()
              for prec, r in by.items() if not r.get("ok")]
     rec["failures"] = fails
@@ -289,8 +331,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for f in rec["failures"]:
         print(f"  outside tolerance: {f}")
     for name, e in rec["chapter_estimates"].items():
-        t4 = "no T4 factor for this device" if e["est_run_s_t4"] is None else f"T4 about {e['est_run_s_t4'] / 60:.0f} min"
-        print(f"  {name}: {e['est_run_s_here'] / 60:.1f} min here; {t4}")
+        if e["est_run_s_here"] is None:
+            continue  # tiny slices: timed, not scaled to the recipe
+        t4 = ("no T4 factor for this device" if e["est_run_s_t4"] is None
+              else f"T4 about {e['est_run_s_t4'] / 60:.0f} min")
+        print(f"  {name}: {e['est_run_s_here'] / 60:.1f} min here; {t4} (throughput model: "
+              f"{e['model_t4_s'] / 60:.0f} min)")
     return 1 if rec["failures"] else 0
 
 

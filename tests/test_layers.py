@@ -29,7 +29,7 @@ LAYERS = (
     ("models",),
     ("data", "train"),
     ("results", "scoreboard"),
-    ("experiments",),
+    ("experiments", "gpu_budget"),
     ("bench", "gpucheck", "__main__"),
 )
 LAYER = {unit: i for i, units in enumerate(LAYERS) for unit in units}

@@ -201,7 +201,8 @@ def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int]
     generator seeded by ``seed``.  ``options`` go to the dataset (for example ``T=16`` for an event set).
     A real dataset that is missing raises :class:`MissingDataError`, which says where to put it;
     ``download`` as in :func:`datasets`.  ``train_size`` keeps the first ``train_size`` training samples
-    of an in-memory dataset (:class:`ArrayDataset`), for the smallest ``ci`` runs.
+    (an :class:`ArrayDataset` stays one; any other dataset becomes a subset that keeps its attributes): the
+    smallest ``ci`` runs, and the ``gpu`` runs sized to a Colab session.
 
     Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
@@ -216,11 +217,11 @@ def loaders(name: str, scale: Optional[str] = None, *, batch_size: Optional[int]
         raise ValueError(f"num_workers={num_workers!r}; expected an int >= 0 (0: load in the main process)")
     train, test = datasets(name, root=root, download=download, **options)
     if train_size is not None and train_size < len(train):
-        if not isinstance(train, ArrayDataset):
-            raise ValueError(f"train_size={train_size!r} needs an in-memory dataset; {name!r} is "
-                             f"{type(train).__name__}")
-        train = ArrayDataset(train.x[:train_size], train.y[:train_size], layout=train.layout,
-                             n_classes=train.n_classes, name=train.name)
+        if isinstance(train, ArrayDataset):
+            train = ArrayDataset(train.x[:train_size], train.y[:train_size], layout=train.layout,
+                                 n_classes=train.n_classes, name=train.name)
+        else:  # a real dataset read from disk: a subset of its first samples that keeps its attributes
+            train = _Part(train, list(range(train_size)))
     bs = spec.batch_size[scale_name] if batch_size is None else int(batch_size)
     if num_workers is None:
         cpus = os.cpu_count() or 1
@@ -242,6 +243,8 @@ VAL_FRACTION = 0.2
 
 
 def _labels(ds: Dataset) -> torch.Tensor:
+    if isinstance(ds, torch.utils.data.Subset):  # its own samples' labels, not its whole dataset's
+        return _labels(ds.dataset)[torch.as_tensor(list(ds.indices), dtype=torch.long)]
     for attr in ("y", "targets", "labels"):
         y = getattr(ds, attr, None)
         if y is not None:

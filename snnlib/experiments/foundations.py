@@ -17,7 +17,7 @@ from .. import config, data, train
 from ..models.sequence import SpikingMLP
 from ..utils import seed_everything, torch_threads
 from ..records import Row, judge, seed_list
-from . import Experiment, register, mean_std
+from . import Experiment, register, mean_std, runs_dir
 
 __all__ = ["settings", "train_mlp", "logistic_baseline", "run_mlp", "LOGISTIC_C"]
 
@@ -56,10 +56,13 @@ def train_mlp(scale: str, *, neuron: Optional[Callable[[int], nn.Module]] = None
     ds = train_loader.dataset
     model = SpikingMLP(ds.T, ds.sample_shape[-1], ds.n_classes, hidden=s["hidden"], neuron=neuron,
                        readout=readout)
+    # gpu and full: a checkpoint per epoch, so that a restarted runtime resumes (not for a neuron passed in)
+    ckpt = None if scale == "ci" or neuron is not None else \
+        runs_dir() / f"foundations-mlp-{scale}" / f"{readout}-seed{seed}-e{s['epochs']}"
     with torch_threads(s.get("threads")):
         h = train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=s["epochs"],
                       optimizer="adamw", lr=s["lr"], seed=seed, progress=progress,
-                      desc="spiking MLP" + (", time-mean readout" if readout == "mean" else ""))
+                      desc="spiking MLP" + (", time-mean readout" if readout == "mean" else ""), checkpoint_dir=ckpt)
     return h, model
 
 

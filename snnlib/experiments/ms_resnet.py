@@ -9,8 +9,8 @@ one skeleton, the same neuron everywhere):
 * ``ci``: the four families at depths 8 and 32, width 8, T = 4, 3 epochs on 410 of the scikit-learn digits
   (8 x 8; 102 more are the validation split), 5 seeds.  In 21 optimiser steps this measures trainability
   in few steps, not the paper's degradation after 200 epochs;
-* ``gpu``: CIFAR-10, vanilla and MS at depths 20 and 56, width 16, fewer epochs (budgeted at 30 minutes on
-  a T4), one seed;
+* ``gpu``: CIFAR-10, vanilla and MS at depths 20 and 56, width 16, 3 epochs of the first 15,000 training
+  images, one seed (sized to 20 minutes on a T4: :mod:`snnlib.gpu_budget`);
 * ``full``: the four families at depths 20 to 110 for 200 epochs.
 
 Each network picks its epoch on the validation split (:meth:`snnlib.train.History.selected`); the test
@@ -68,7 +68,7 @@ def settings(scale: str) -> dict[str, Any]:
             "T": 4, "epochs": 3, "batch_size": 64, "train_size": 512, "val_fraction": 0.2, "optimizer": "adam",
             "lr": 2e-2, "weight_decay": 0.0, "seeds": 5, "stat_batch": 256, "isometry_depths": [8, 32, 110]},
         gpu={"dataset": "cifar10", "families": ["vanilla", "ms"], "depths": [20, 56], "width": 16, "T": 4,
-             "epochs": 8, "batch_size": 128, "train_size": None, "val_fraction": 0.1, "optimizer": "adam",
+             "epochs": 3, "batch_size": 128, "train_size": 15_000, "val_fraction": 0.1, "optimizer": "adam",
              "lr": 1e-3, "weight_decay": 0.0, "seeds": 1, "stat_batch": 256, "isometry_depths": [8, 32, 110]},
         full={"dataset": "cifar10", "families": list(FAMILIES), "depths": [20, 32, 44, 56, 110], "width": 16,
               "T": 4, "epochs": 200, "batch_size": 128, "train_size": None, "val_fraction": 0.1,
@@ -100,7 +100,8 @@ def train_one(family: str, depth: int, scale: str, *, seed: int = 0, progress: b
     x0, _ = next(iter(test_loader))
     classes = getattr(train_loader.dataset, "n_classes", 10)
     model = build_model(family, depth, scale, x0.shape[-3], classes)
-    ckpt = None if scale == "ci" else runs_dir() / f"ms-degradation-{scale}" / f"{family}{depth}-seed{seed}"
+    ckpt = None if scale == "ci" else runs_dir() / f"ms-degradation-{scale}" / \
+        f"{family}{depth}-seed{seed}-e{s['epochs']}-n{s.get('train_size') or 'all'}"
     h = train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=s["epochs"],
                   optimizer=s["optimizer"], lr=s["lr"], weight_decay=s["weight_decay"], seed=seed,
                   progress=progress, desc=f"{LABELS[family]}-{depth}", checkpoint_dir=ckpt)

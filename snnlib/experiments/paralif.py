@@ -17,7 +17,9 @@ the best stochastic firing mode, are chosen on it; the test set is read at the c
   :func:`settings`), and LIF, on event streams: the scikit-learn digits seen by a simulated moving DVS
   (:func:`snnlib.data.dvs_digit_events`, tonic's event format), binned by tonic's transforms
   (``Downsample``, ``ToFrame``) -- the path a reader takes for N-MNIST.  At ``gpu`` and ``full`` scale it
-  runs on SHD through tonic with the paper's two networks: 3 x 128 feed-forward and 1 x 256 recurrent.
+  runs on SHD through tonic with the paper's two networks: 3 x 128 feed-forward and 1 x 256 recurrent
+  (``full``: the paper's T = 1000 bins of 1 ms; ``gpu``: T = 250 bins of 4 ms and 8 epochs, sized to a Colab
+  T4 by :mod:`snnlib.gpu_budget`).
 
 The network is the official one: ``layers`` x (Linear, neuron), then a Linear into a non-firing leaky
 integrator (:class:`snnlib.models.LIReadout`) whose membrane, averaged over T, gives the logits (cross-entropy);
@@ -88,11 +90,11 @@ def settings(scale: str) -> dict[str, Any]:
             "seeds": 5, "val_fraction": 0.2, "threads": 1},
         gpu={"firing": {"dataset": "yin-yang (rate-coded)", "encoding": "rate", "n_train": 5000, "n_test": 1000,
                         "T": 100,
-                        "dt": 1e-3, "hidden": [128, 128, 128], "epochs": 30, "batch_size": 64, "lr": 1e-3},
-             "events": {"dataset": "shd", "T": 1000, "dt": 1e-3,
+                        "dt": 1e-3, "hidden": [128, 128, 128], "epochs": 10, "batch_size": 64, "lr": 1e-3},
+             "events": {"dataset": "shd", "T": 250, "dt": 4e-3,
                         "networks": {"ff": {"hidden": [128, 128, 128], "recurrent": False},
                                      "rec": {"hidden": [256], "recurrent": True}},
-                        "epochs": 30, "batch_size": 64, "lr": 1e-3, "modes": list(DEFAULT_MODES)},
+                        "epochs": 8, "batch_size": 64, "lr": 1e-3, "modes": list(DEFAULT_MODES)},
              "seeds": 1, "val_fraction": 0.1},
         full={"firing": {"dataset": "yin-yang (rate-coded)", "encoding": "rate", "n_train": 5000, "n_test": 1000,
                          "T": 100,
@@ -264,8 +266,12 @@ def run_firing(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str,
     metrics: dict[str, Any] = {}
     with torch_threads(s.get("threads")):
         for kind in NEURONS:
+            # gpu and full: a checkpoint per epoch, so that a restarted runtime resumes
             runs = [train_neuron(kind, loaders[sd], features=4, classes=3, hidden=c["hidden"], dt=c["dt"],
-                                 epochs=c["epochs"], lr=c["lr"], seed=sd, progress=progress) for sd in seeds]
+                                 epochs=c["epochs"], lr=c["lr"], seed=sd, progress=progress,
+                                 checkpoint_dir=None if scale == "ci" else
+                                 runs_dir() / f"paralif-yinyang-{scale}" / f"{kind}-seed{sd}-e{c['epochs']}")
+                    for sd in seeds]
             metrics[kind] = _summary(runs, c["T"])
     det, sto = best_modes(metrics)
     rows = _rows(metrics, list(NEURONS), seeds, 3, {det, sto}, {})
@@ -349,7 +355,8 @@ def run_events(scale: str, *, seed: int = 0, progress: bool = True, modes: Optio
             runs = [train_neuron(kind, loaders[sd], features=700, classes=20, hidden=spec["hidden"], dt=c["dt"],
                                  epochs=c["epochs"], lr=c["lr"], seed=sd, recurrent=spec["recurrent"],
                                  progress=progress,
-                                 checkpoint_dir=runs_dir() / f"paralif-shd-{scale}" / f"{net}-{kind}-seed{sd}")
+                                 checkpoint_dir=runs_dir() / f"paralif-shd-{scale}" /
+                                 f"{net}-{kind}-seed{sd}-T{c['T']}-e{c['epochs']}")
                     for sd in seeds]
             key = f"{net}/{kind}"
             metrics[key] = _summary(runs, c["T"])

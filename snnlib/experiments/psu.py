@@ -106,7 +106,7 @@ def settings(scale: str, experiment: str = "psu-neurons") -> dict[str, Any]:
     if experiment == "psu-shd":
         shd = {"dataset": "shd", "T": 15, "v_threshold": 0.3, "hidden": 128, "batch_size": 128,
                "optimizer": "adamw", "lr": 1e-3, "seeds": 1, "val_fraction": 0.2}
-        return config.choose(ci=None, gpu={**shd, "epochs": 40}, full={**shd, "epochs": 100},
+        return config.choose(ci=None, gpu={**shd, "epochs": 20}, full={**shd, "epochs": 100},
                              scale_name=scale)
     if experiment != "psu-neurons":
         raise ValueError(f"experiment={experiment!r}; expected 'psu-neurons' or 'psu-shd'")
@@ -116,7 +116,7 @@ def settings(scale: str, experiment: str = "psu-neurons") -> dict[str, Any]:
         ci={"dataset": "mnist1d", "T": 40, "v_threshold": 0.5, "hidden": 64, "layers": 2, "epochs": 6,
             "batch_size": 64, "optimizer": "sgd", "lr": 0.1, "seeds": 5, "val_fraction": 0.2, "threads": 1,
             "method": "dense"},
-        gpu={**scifar, "epochs": 24}, full={**scifar, "epochs": 256}, scale_name=scale)
+        gpu={**scifar, "epochs": 5, "train_size": 10_000}, full={**scifar, "epochs": 256}, scale_name=scale)
 
 
 def seeds_of(scale: str, seed: int = 0, experiment: str = "psu-neurons") -> list[int]:
@@ -139,7 +139,7 @@ def _model(kind: str, s: dict[str, Any], features: int, classes: int) -> nn.Modu
 def _loaders(s: dict[str, Any], scale: str, seed: int):
     options = {"T": s["T"]} if s["dataset"] == "shd" else {}
     return data.split_loaders(s["dataset"], scale, val_fraction=s.get("val_fraction", 0.2), seed=seed,
-                              batch_size=s["batch_size"], **options)
+                              batch_size=s["batch_size"], train_size=s.get("train_size"), **options)
 
 
 def train_neuron(kind: str, scale: str, *, seed: int = 0, experiment: str = "psu-neurons", loaders=None,
@@ -157,7 +157,7 @@ def train_neuron(kind: str, scale: str, *, seed: int = 0, experiment: str = "psu
     features = getattr(train_loader.dataset, "sample_shape", (700,))[-1]   # 1 for MNIST-1D, 700 for SHD
     model = _model(kind, s, features, classes)
     ckpt = None if scale == "ci" else runs_dir() / f"{experiment}-{s['dataset']}-{scale}" / \
-        f"{kind}-seed{seed}-e{s['epochs']}"
+        f"{kind}-seed{seed}-e{s['epochs']}-n{s.get('train_size') or 'all'}"
     return train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=s["epochs"],
                      optimizer=s["optimizer"], lr=s["lr"], label_smoothing=0.1, seed=seed, progress=progress,
                      desc=LABELS[kind], checkpoint_dir=ckpt)

@@ -13,7 +13,8 @@ gate on the shortcut).  Shortcuts whose gate never fires can be removed without 
   decides which gates close.  The claims about SynA are judged on this network.
 
 ``ci``: depth 8, width 8, T = 4, 3 epochs on 410 digits (8 x 8; 102 more are the validation split), 5 seeds;
-``gpu``: CIFAR-10, depth 20, width 16, 8 epochs, one seed; ``full``: 250 epochs.  Each network picks its
+``gpu``: CIFAR-10, depth 20, width 16, 5 epochs of the first 15,000 training images, one seed (sized to 20
+minutes on a T4: :mod:`snnlib.gpu_budget`); ``full``: 250 epochs.  Each network picks its
 epoch on the validation split; the test accuracy there is what the rows report.  Per network and seed the
 record also holds the spikes per neuron, the energy per sample under both conventions for non-binary
 inputs (each non-zero input one AC, or non-binary ones as MACs) with the stem's conv and BN as MACs, the
@@ -66,8 +67,8 @@ def settings(scale: str) -> dict[str, Any]:
         ci={"dataset": "digits-images", "size": 8, "nets": list(NETS), "depth": 8, "width": 8, "T": 4,
             "epochs": 3, "batch_size": 32, "train_size": 512, "val_fraction": 0.2, "optimizer": "adam",
             "lr": 1e-2, "loss": "mse", "seeds": 5, "threads": 1},
-        gpu={"dataset": "cifar10", "nets": list(NETS), "depth": 20, "width": 16, "T": 4, "epochs": 8,
-             "batch_size": 128, "train_size": None, "val_fraction": 0.1, "optimizer": "adam", "lr": 1e-3,
+        gpu={"dataset": "cifar10", "nets": list(NETS), "depth": 20, "width": 16, "T": 4, "epochs": 5,
+             "batch_size": 128, "train_size": 15_000, "val_fraction": 0.1, "optimizer": "adam", "lr": 1e-3,
              "loss": "mse", "seeds": 1, "threads": None},
         full={"dataset": "cifar10", "nets": list(NETS), "depth": 20, "width": 16, "T": 4, "epochs": 250,
               "batch_size": 128, "train_size": None, "val_fraction": 0.1, "optimizer": "adam", "lr": 1e-3,
@@ -112,7 +113,8 @@ def train_one(net: str, scale: str, *, seed: int = 0, progress: bool = True, loa
     if gate_history is not None and isinstance(model, SynAResNet):
         def hook(epoch: int, m: nn.Module) -> None:
             gate_history.append(gate_rates(m, test_loader, per_step=True))
-    ckpt = None if scale == "ci" else runs_dir() / f"syna-orrc-{scale}" / f"{net}-seed{seed}"
+    ckpt = None if scale == "ci" else runs_dir() / f"syna-orrc-{scale}" / \
+        f"{net}-seed{seed}-e{s['epochs']}-n{s.get('train_size') or 'all'}"
     h = train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=s["epochs"],
                   optimizer=s["optimizer"], lr=s["lr"], loss=s["loss"], seed=seed, progress=progress,
                   desc=LABELS[net], checkpoint_dir=ckpt, on_epoch_start=hook)
