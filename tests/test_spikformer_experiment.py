@@ -119,3 +119,23 @@ def test_gpu_path_on_tiny_cifar_files_and_under_autocast(monkeypatch, tmp_path):
 def test_unknown_attention_is_named():
     with pytest.raises(ValueError, match="attention='linear'"):
         sx.build_model("linear", "ci", 1, 10)
+
+
+def test_the_residual_sums_feed_integers_and_both_energy_conventions_are_given():
+    torch.manual_seed(0)
+    x = torch.rand(8, 1, 16, 16)
+    s = sx.build_model("ssa", "ci", 1, 10)
+    for m in s.modules():                     # a network that fires (untrained, it is silent after the stem)
+        if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            m.weight.data.fill_(3.0)
+    with torch.no_grad():
+        for _ in range(20):                   # BN statistics of this input
+            s.train()(x)
+    e = sx.attention_energy(s, x)
+    assert 0 < e["nonbinary_share"] < 1 and max(e["nonbinary_layers"].values()) > 0
+    # a MAC costs more than an AC: counting the integers as MACs raises the energy, by the integers' share
+    assert e["network_energy_mac_uj"] > e["network_energy_uj"]
+    # the block's Q, K, V and first MLP layer read the residual sums; the stem's convolutions read spikes
+    layers = e["nonbinary_layers"]
+    assert layers["blocks.0.attn.q.linear"] > 0 and layers["blocks.0.mlp.fc1.linear"] > 0, layers
+    assert layers["sps.stages.1.conv"] == 0, layers

@@ -41,7 +41,7 @@ from ..utils import seed_everything, torch_threads
 from . import Experiment, register, runs_dir, mean_std
 
 __all__ = ["NEURONS", "FAIR", "KINDS", "LABELS", "make_neuron", "lambda_schedule", "lambda_one_epochs",
-           "band_init_", "sequence_net", "scifar_net", "settings", "build_model", "train_neuron", "paper_key",
+           "band_init_", "sequence_net", "scifar_net", "settings", "build_model", "train_neuron", "fit_neuron", "paper_key",
            "label", "run_neurons", "run_order", "seeds_of", "NEURON_CAVEATS", "ORDER_CAVEATS"]
 
 #: the paper's five neurons, in the order of its table
@@ -167,9 +167,9 @@ def settings(scale: str) -> dict[str, Any]:
     paper's tau = 2 LIF reaches 81.5%).  ``threads`` (``ci``): the torch threads the runs train on (see
     :func:`snnlib.utils.torch_threads`).  ``masked_band_init`` (``ci`` only) applies :func:`band_init_`.
     The paper's schedule closes the mask after an eighth of training: about 12,500 optimiser steps in the
-    paper and 1,200 at ``gpu``, but 18 to 36 at ``ci`` (one or two epochs of 18 batches).  With the
-    paper's weights the masked PSN of order k = 1 or 2 then stops firing for good and scores chance
-    (measured at ``ci``, seed 0, k = 1: firing rate 0 in both layers from epoch 1 on, layer-2 weight
+    paper, about 45 at ``gpu`` (five epochs of 9,000 samples) and 18 to 36 at ``ci`` (one or two epochs of
+    18 batches).  With the paper's weights the masked PSN of order k = 1 or 2 then stops firing for good and
+    scores chance (measured at ``ci``, seed 0, k = 1: firing rate 0 in both layers from epoch 1 on, layer-2 weight
     gradient 2e-6, test accuracy 10%; with :func:`band_init_`: firing rates 5% and 3%, test accuracy
     28%).  ``gpu`` and ``full`` keep the paper's initialisation.
 
@@ -179,9 +179,9 @@ def settings(scale: str) -> dict[str, Any]:
         ci={"dataset": "digits-pixels", "T": 64, "hidden": 48, "layers": 2, "epochs": 12, "order_epochs": 8,
             "batch_size": 64, "k": 64, "orders": [1, 4, 16], "order_kinds": ["masked_psn", "sliding_psn"],
             "seeds": 5, "val_fraction": 0.2, "fair_tau": FAIR_TAU, "masked_band_init": True, "threads": 1},
-        gpu={"dataset": "scifar10", "order_dataset": "scifar100", "T": 32, "channels": 128, "epochs": 24,
-             "batch_size": 128, "k": 32, "orders": [1, 2, 4, 32], "order_kinds": ["masked_psn", "sliding_psn"],
-             "seeds": 1, "val_fraction": 0.1, "fair_tau": None},
+        gpu={"dataset": "scifar10", "order_dataset": "scifar100", "T": 32, "channels": 128, "epochs": 5,
+             "order_epochs": 4, "train_size": 10_000, "batch_size": 128, "k": 32, "orders": [1, 4, 32],
+             "order_kinds": ["masked_psn", "sliding_psn"], "seeds": 1, "val_fraction": 0.1, "fair_tau": None},
         full={"dataset": "scifar10", "order_dataset": "scifar100", "T": 32, "channels": 128, "epochs": 256,
               "batch_size": 128, "k": 32, "orders": [1, 2, 3, 4, 8, 16, 32],
               "order_kinds": ["masked_psn", "sliding_psn"], "seeds": 1, "val_fraction": 0.1, "fair_tau": None},
@@ -222,7 +222,7 @@ def _recipe(kind: str, scale: str = "full") -> dict[str, Any]:
 def _loaders(name: str, scale: str, seed: int):
     s = settings(scale)
     return data.split_loaders(name, scale, val_fraction=s.get("val_fraction", data.VAL_FRACTION), seed=seed,
-                              batch_size=s["batch_size"])
+                              batch_size=s["batch_size"], train_size=s.get("train_size"))
 
 
 def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optional[str] = None, seed: int = 0,
@@ -234,6 +234,14 @@ def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Opt
     ``loaders`` (train, validation, test; :func:`snnlib.data.split_loaders`) may be shared between runs;
     ``epochs`` defaults to the scale's setting.
     """
+    return fit_neuron(kind, scale, k=k, dataset=dataset, seed=seed, progress=progress, loaders=loaders,
+                      epochs=epochs, tau=tau)[0]
+
+
+def fit_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optional[str] = None, seed: int = 0,
+               progress: bool = True, loaders=None, epochs: Optional[int] = None,
+               tau: Optional[float] = None) -> tuple[train.History, nn.Module]:
+    """:func:`train_neuron`, returning the trained network too (chapter 01 reads its PSN's weights)."""
     s = settings(scale)
     name = dataset or s["dataset"]
     seed_everything(seed)
@@ -244,12 +252,14 @@ def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Opt
     epochs = s["epochs"] if epochs is None else epochs
     desc = label(kind, k if kind != "psn" else None, tau)
     # gpu and full runs take hours: a checkpoint per epoch lets a rerun of the same command resume
-    ckpt = None if scale == "ci" else runs_dir() / f"psn-{name}-{scale}" / f"{kind}-k{k}-seed{seed}-e{epochs}"
+    ckpt = None if scale == "ci" else runs_dir() / f"psn-{name}-{scale}" / \
+        f"{kind}-k{k}-seed{seed}-e{epochs}-n{s.get('train_size') or 'all'}"
     with torch_threads(s.get("threads")):
-        return train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=epochs,
-                         label_smoothing=0.1, seed=seed,
-                         on_epoch_start=lambda_schedule(epochs) if kind == "masked_psn" else None,
-                         progress=progress, desc=desc, checkpoint_dir=ckpt, **_recipe(kind, scale))
+        h = train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=epochs,
+                      label_smoothing=0.1, seed=seed,
+                      on_epoch_start=lambda_schedule(epochs) if kind == "masked_psn" else None,
+                      progress=progress, desc=desc, checkpoint_dir=ckpt, **_recipe(kind, scale))
+    return h, model
 
 
 def paper_key(kind: str, dataset: str) -> Optional[str]:

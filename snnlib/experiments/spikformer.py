@@ -10,8 +10,9 @@ against what attention adds at all:
   upsampled to 16 x 16 by :func:`snnlib.data.digits_images` (16 tokens of 4 x 4 pixels), 4 epochs,
   5 seeds; each seed holds out a stratified 20% of the training digits for validation
   (:func:`snnlib.data.split_loaders`) and reports the test accuracy at the epoch chosen on it;
-* ``gpu``: CIFAR-10 with Spikformer-4-384, T = 4, the paper's augmentation (random crop and flip),
-  AdamW, label smoothing 0.1, fewer epochs (budgeted at 30 minutes on a T4), one seed;
+* ``gpu``: CIFAR-10 with a smaller Spikformer-2-256, T = 4, the paper's augmentation (random crop and flip),
+  AdamW, label smoothing 0.1, 3 epochs of the first 10,000 training images, one seed (sized to 20 minutes
+  on a T4 for the three variants: :mod:`snnlib.gpu_budget`);
 * ``full``: the paper's 300 epochs.
 
 Energy follows :mod:`snnlib.energy` (45 nm, MAC 4.6 pJ, AC 0.9 pJ, the encoding layer as MACs) plus the
@@ -57,8 +58,9 @@ def settings(scale: str) -> dict[str, Any]:
         ci={"dataset": "digits-images", "size": 16, "depth": 1, "dim": 32, "heads": 4, "T": 4, "epochs": 4,
             "batch_size": 32, "lr": 5e-3, "weight_decay": 0.01, "seeds": 5, "energy_batch": 128, "threads": 1,
             "val_fraction": 0.2},
-        gpu={"dataset": "cifar10", "depth": 4, "dim": 384, "heads": 12, "T": 4, "epochs": 25, "batch_size": 64,
-             "lr": 5e-4, "weight_decay": 0.06, "seeds": 1, "energy_batch": 64, "val_fraction": 0.1},
+        gpu={"dataset": "cifar10", "depth": 2, "dim": 256, "heads": 8, "T": 4, "epochs": 3,
+             "train_size": 10_000, "batch_size": 64, "lr": 5e-4, "weight_decay": 0.06, "seeds": 1,
+             "energy_batch": 64, "val_fraction": 0.1},
         full={"dataset": "cifar10", "depth": 4, "dim": 384, "heads": 12, "T": 4, "epochs": 300, "batch_size": 64,
               "lr": 5e-4, "weight_decay": 0.06, "seeds": 1, "energy_batch": 64, "val_fraction": 0.1},
         scale_name=scale)
@@ -69,7 +71,7 @@ def _loaders(scale: str, seed: int):
     s = settings(scale)
     options = {"size": s["size"]} if "size" in s else {}
     return data.split_loaders(s["dataset"], scale, val_fraction=s.get("val_fraction", 0.2),
-                              batch_size=s["batch_size"], seed=seed, **options)
+                              batch_size=s["batch_size"], seed=seed, train_size=s.get("train_size"), **options)
 
 
 def build_model(attention: str, scale: str, in_channels: int, classes: int) -> Spikformer:
@@ -92,7 +94,8 @@ def train_attention(attention: str, scale: str, *, seed: int = 0, progress: bool
     x0, _ = next(iter(test_loader))
     classes = train_loader.dataset.n_classes if hasattr(train_loader.dataset, "n_classes") else 10
     model = build_model(attention, scale, x0.shape[-3], classes)
-    ckpt = None if scale == "ci" else runs_dir() / f"spikformer-{s['dataset']}-{scale}" / f"{attention}-seed{seed}"
+    ckpt = None if scale == "ci" else runs_dir() / f"spikformer-{s['dataset']}-{scale}" / \
+        f"{attention}-seed{seed}-e{s['epochs']}-n{s.get('train_size') or 'all'}"
     h = train.fit(model, train_loader, test_loader, val_loader=val_loader, epochs=s["epochs"], optimizer="adamw", lr=s["lr"],
                   weight_decay=s["weight_decay"], label_smoothing=0.1, seed=seed, progress=progress,
                   desc=LABELS[attention], checkpoint_dir=ckpt)
@@ -106,7 +109,10 @@ def attention_energy(model: Spikformer, x: torch.Tensor) -> dict[str, Any]:
 
     Returns ``network`` (the synaptic layers, :func:`snnlib.energy.energy_report`, plus the attention
     products), ``attention`` (per variant: ``attention_ops`` summed over blocks, per sample and step) and
-    ``spikes_per_neuron``.
+    ``spikes_per_neuron``.  The residual sums feed the linear layers integers 0, 1, 2, ...: the energy is
+    given under both conventions for a non-zero input other than 1 (``network_energy_uj``: one AC, the
+    default and the paper's; ``network_energy_mac_uj``: one MAC), with ``nonbinary_share``, the share of
+    the non-encoding layers' accumulates whose input is not 0 or 1, and that share per layer.
     """
     model.eval()
     T = model.T
@@ -116,7 +122,10 @@ def attention_energy(model: Spikformer, x: torch.Tensor) -> dict[str, Any]:
         vsa = any(ssa.attention == "vsa" for ssa in model.ssa_layers())
         names = [n for n, m in model.named_modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
         encoding = [names[0]] + ([n for n in names if n.endswith("attn.proj.linear")] if vsa else [])
+        rep_mac = energy.energy_report(model, x, T=T, encoding=encoding, nonbinary="mac")
         rep = energy.energy_report(model, x, T=T, encoding=encoding)
+        inner = [la for la in rep_mac.layers if not la.encoding]
+        nonbinary_share = sum(la.mac_ops for la in inner) / max(sum(la.ops for la in inner), 1e-12)
         per_variant: dict[str, dict[str, float]] = {v: {"mults": 0.0, "adds": 0.0, "sops": 0.0, "energy_pj": 0.0}
                                                     for v in ATTENTION_VARIANTS}
         for ssa in model.ssa_layers():
@@ -136,6 +145,8 @@ def attention_energy(model: Spikformer, x: torch.Tensor) -> dict[str, Any]:
         # attention_ops counts one step of one sample: T steps per inference (none without attention)
         attn_pj = T * per_variant[own]["energy_pj"] if own in per_variant and model.ssa_layers() else 0.0
         return {"network_energy_uj": (rep.energy_pj + attn_pj) * 1e-6, "layers_energy_uj": rep.energy_pj * 1e-6,
+                "network_energy_mac_uj": (rep_mac.energy_pj + attn_pj) * 1e-6, "nonbinary_share": nonbinary_share,
+                "nonbinary_layers": {la.name: la.mac_ops / la.ops if la.ops else 0.0 for la in inner},
                 "attention_energy_uj": attn_pj * 1e-6, "ann_energy_uj": rep.ann_energy_pj * 1e-6,
                 "sops": rep.sops, "encoding_macs": rep.encoding_macs, "firing_rate": rep.firing_rate,
                 "spikes_per_neuron": rep.spikes_per_neuron, "attention": per_variant}
@@ -176,7 +187,10 @@ def run_attention(scale: str, *, seed: int = 0, progress: bool = True) -> dict[s
                              "max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
                              "wall_s": wall, "curve": h.column("test_acc"), "val_curve": h.column("val_acc"), **e})
             metrics[attention] = {
-                **over_seeds(runs, ("selected_test_acc", "max_test_acc", "network_energy_uj", "attention_energy_uj")),
+                **over_seeds(runs, ("selected_test_acc", "max_test_acc", "network_energy_uj", "attention_energy_uj",
+                                    "network_energy_mac_uj", "nonbinary_share")),
+                "nonbinary_layers": {k: mean_std([r["nonbinary_layers"][k] for r in runs])[0]
+                                     for k in runs[0]["nonbinary_layers"]},
                 "selected_epochs": [r["selected_epoch"] for r in runs],
                 "spikes_per_neuron": mean_std([r["spikes_per_neuron"] for r in runs])[0],
                 "firing_rate": mean_std([r["firing_rate"] for r in runs])[0],
