@@ -72,6 +72,21 @@ _PAPER_LIST = (
           ref="arXiv 2112.08954", code="Ariande1/MS-ResNet", chapter="06", bibkey="hu2024msresnet"),
     Paper(key="syna", authors="Shan et al.", year="2023", title="SynA-ResNet / ORRC", venue="preprint",
           ref="arXiv 2311.06570", code="Ym-Shan/ORRC-SynA-natural-pruning", chapter="07", bibkey="shan2023synaresnet"),
+    # chapter 09: the reset kept in parallel (FPT), and the works of its "Beyond this chapter"
+    Paper(key="fpt", authors="Feng et al.", year="2025",
+          title="Efficient Parallel Training Methods for Spiking Neural Networks with Constant Time Complexity",
+          venue="ICML 2025", ref="arXiv 2506.12087", code="WanjinVon/FPT", chapter="09", bibkey="feng2025fpt"),
+    Paper(key="prf", authors="Huang et al.", year="2024", title="PRF: Parallel Resonate and Fire Neuron",
+          venue="preprint", ref="arXiv 2410.03530", code="not checked", chapter="09", bibkey="huang2024prf"),
+    Paper(key="bullet_trains", authors="Morrill et al.", year="2026", title="Bullet Trains", venue="preprint",
+          ref="arXiv 2603.13283", code="not checked", chapter="09", bibkey="morrill2026bullet"),
+    Paper(key="dsn", authors="Huang et al.", year="2026", title="Parallel Training in Spiking Neural Networks",
+          venue="preprint", ref="arXiv 2602.01133", code="not checked", chapter="09", bibkey="huang2026dsn"),
+    Paper(key="spikingssm", authors="Shen et al.", year="2024", title="SpikingSSMs", venue="preprint",
+          ref="arXiv 2408.14909", code="shenshuaijie/SDN", chapter="09", bibkey="shen2024spikingssm"),
+    Paper(key="deer", authors="Lim et al.", year="2024",
+          title="Parallelizing non-Linear Sequential Models over the Sequence Length", venue="ICLR 2024",
+          ref="arXiv 2309.12252", code="not checked", chapter="09", bibkey="lim2024deer"),
 )
 #: paper id -> :class:`Paper`, in book order
 PAPERS: dict[str, Paper] = {p.key: p for p in _PAPER_LIST}
@@ -107,7 +122,10 @@ class PaperNumber:
 
 
 def format_value(n: PaperNumber, *, mark: bool = True) -> str:
-    """The number as printed: ``88.45%``, ``up to 200x``; marked ``(secondary)`` / ``(unverified)``."""
+    """The number as printed: ``88.45%``, ``up to 200x``; marked ``(secondary)`` / ``(unverified)``.
+
+    Defined in chapter 05 (Spikformer V2), section "SPS against SCS: what max-pooling over spikes throws away".
+    """
     text = n.value_text or (f"{n.value:g}" if n.value is not None else "")
     if n.value is None and not any(c.isdigit() for c in text):  # no number ("not transcribed"): no unit either
         return text + (f" ({n.status})" if mark and n.status != "verified" else "")
@@ -215,6 +233,21 @@ _add(key="spikformer_v2/imagenet/172m_ssl", paper="spikformer_v2",
      note="not comparable: other dataset and scale", **_ABSTRACT)
 _add(key="spikformer_v2/mask_ratio", paper="spikformer_v2", what="mask ratio of the MAE-style pre-training", value=75,
      unit="%", metric="setting", dataset="ImageNet", setting="pre-training", **_SECONDARY)
+# Why SCS exists (section 4.1 as the reading notes give it; not checked against the paper's tables here)
+_add(key="spikformer_v2/imagenet/sps_ssl", paper="spikformer_v2",
+     what="Spikformer with SPS, masked pre-training then fine-tuning", value="75.23", unit="%",
+     metric="top-1 accuracy", dataset="ImageNet", setting="the motivation for SCS",
+     note="below the same network trained supervised (spikformer_v2/imagenet/sps_supervised); the paper blames "
+          "SPS's max-pooling (information lost, blurred features) and too few convolutions in the stem", **_NOTES)
+_add(key="spikformer_v2/imagenet/sps_supervised", paper="spikformer_v2",
+     what="Spikformer with SPS, supervised training", value="78.23", unit="%", metric="top-1 accuracy",
+     dataset="ImageNet", setting="the motivation for SCS", **_NOTES)
+_add(key="spikformer_v2/imagenet/fig4", paper="spikformer_v2",
+     what="stem ablation (Fig. 4): max-pooling removed, then extra layers in the stem", value=None,
+     value_text="linear layers hurt, convolutions help", unit="",
+     metric="order", dataset="ImageNet", setting="extra linear layers against extra conv3x3 (stride 1, padding 1)",
+     note="extra linear layers lower the accuracy sharply, extra convolutions raise it; SCS adds two per block "
+          "to balance accuracy and cost; the reading notes give no numbers", **_NOTES)
 
 # --- MS-ResNet -----------------------------------------------------------------------------------------
 _add(key="ms_resnet/cifar10/depth", paper="ms_resnet", what="deepest MS-ResNet trained without degradation", value=482,
@@ -239,6 +272,30 @@ _add(key="syna/energy_reduction", paper="syna", what="SynA-ResNet against its AN
 _add(key="syna/spikes_per_neuron/range", paper="syna", what="SynA-ResNet, per dataset", value=None,
      value_text="0.36-1.04", unit="spikes per neuron", metric="spikes per neuron", dataset="the paper's datasets",
      setting="", source="official evaluation scripts", status="verified")
+
+# --- chapter 09: the reset in parallel (numbers as issue 22 states them; papers not opened) -------------------
+_ISSUE22 = dict(status="unverified")
+_add(key="fpt/K", paper="fpt", what="FPT's number of fixed-point updates, usually", value=3, unit="updates",
+     metric="iterations K", dataset="all of the paper's tasks", setting="work O(K T^2) with a dense Lambda, depth O(K)",
+     source="issue 22, from the paper's abstract", **_ISSUE22)
+_add(key="fpt/lambda", paper="fpt", what="decay lambda of the released code (learnable)", value=0.5, unit="per step",
+     metric="decay", dataset="-", setting="bias -1 = -theta; slopes x1, x3, x6 or x12", source="issue 22, from the "
+     "released code WanjinVon/FPT", **_ISSUE22)
+_add(key="prf/speedup", paper="prf", what="decoupled-reset LIF against the sequential one", value=None,
+     value_text="6.6-16.5", unit="x", metric="training speed-up", dataset="sequences of length L",
+     setting="L = 1k-32k", source="issue 22, from the abstract", **_ISSUE22)
+_add(key="bullet_trains/speedup", paper="bullet_trains", what="exact hard reset by an associative scan over events",
+     value=44, value_text="up to 44", unit="x", metric="speed-up over sequential simulation", dataset="event data",
+     setting="GPU", source="the paper's abstract (arXiv 2603.13283v1), read 2026-12-06", status="verified")
+_add(key="dsn/speedup", paper="dsn", what="dynamic decay spiking neuron against PSN", value=25.6, unit="x",
+     metric="training speed-up", dataset="sequences of length 16k", setting="L = 16k",
+     source="the paper's abstract (arXiv 2602.01133v1), read 2026-12-06", status="verified")
+_add(key="spikingssm/after_reset", paper="spikingssm", what="a surrogate network predicts the after-reset potential",
+     value=None, value_text="not transcribed", unit="-", metric="training speed-up", dataset="long range arena",
+     setting="", source="issue 22 (states no number)", **_ISSUE22)
+_add(key="deer/newton", paper="deer", what="Newton iterations of parallel scans for nonlinear recurrences",
+     value=None, value_text="not transcribed", unit="-", metric="speed-up", dataset="the paper's tasks",
+     setting="", source="issue 22 (states no number)", **_ISSUE22)
 
 REGISTRY: dict[str, PaperNumber] = {}
 for _n in _entries:

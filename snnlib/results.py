@@ -173,7 +173,7 @@ def record_table(rec: Mapping[str, Any], columns: Sequence[str] = ("what", "meas
     (``{"what": "neuron"}``).  The caption names the dataset, the scale, the kind of comparison and the
     seeds; at ``ci`` scale a note says that the paper's numbers are on another dataset.
 
-    Defined in chapter 05 (Spikformer V2), section "Reproduction at `ci`: pre-training with few labels, and SCS against SPS".
+    Defined in chapter 05 (Spikformer V2), section "Reproduction at `ci`: the linear probe, and fine-tuning with few labels".
     """
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:

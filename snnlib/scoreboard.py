@@ -153,8 +153,9 @@ def scoreboard_markdown(folder: Optional[os.PathLike | str] = None, *, records: 
         nums = registry.by_paper(pid)
         if not recs and not nums:
             continue
-        code = (f"code: [{paper.code}](https://github.com/{paper.code})" if paper.code != "none released"
-                else "no code released")
+        # a repository (owner/name) becomes a link; "none released" or "not checked" is said in words
+        code = (f"code: [{paper.code}](https://github.com/{paper.code})" if "/" in paper.code
+                else "no code released" if paper.code == "none released" else f"code: {paper.code}")
         parts += [f"## {paper.title}", "",
                   f"{{cite:t}}`{paper.bibkey}`, {paper.venue}, {paper.ref}; {code}; chapter {paper.chapter}.", ""]
         for rec in recs:

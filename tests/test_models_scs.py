@@ -156,3 +156,23 @@ def test_spikformer_v2_under_cpu_autocast(dtype, stem):
     assert y.shape == (2, 3, 4) and torch.isfinite(y).all()
     y.float().sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in net.parameters() if p.grad is not None)
+
+
+def test_scs_with_fewer_stages_halves_the_widths_up_to_dim_and_masks_exactly():
+    torch.manual_seed(0)
+    stem = SCS(1, 32, 4, stages=2)
+    assert stem.strides == [2, 2] and [st.down.conv.out_channels for st in stem.stages] == [16, 32]
+    x = torch.rand(2, 3, 1, 16, 16)
+    assert stem(x).shape == (2, 3, 16, 32)
+    visible = random_masking(3, 16, 0.75, generator=torch.Generator().manual_seed(0)).view(3, 4, 4)
+    hidden = ~pixel_mask(visible.flatten(1), 4)                 # [N, 1, H, W], True = masked pixel
+    y = torch.where(hidden.unsqueeze(0), torch.rand_like(x), x)
+    stem.train()
+    a, b = stem(x, visible), stem(y, visible)
+    assert torch.equal(a, b), "a masked pixel reached a visible token of the two-stage stem"
+    net = SpikformerV2(depth=1, dim=32, heads=4, T=2, num_classes=10, in_channels=1, patch=4, stem_stages=2)
+    assert net(torch.rand(3, 1, 16, 16)).shape == (2, 3, 10)
+    with pytest.raises(ValueError, match="stages=1 cannot downsample by patch=4"):
+        SCS(1, 32, 4, stages=1)
+    with pytest.raises(ValueError, match="stages=5"):
+        SCS(1, 32, 4, stages=5)

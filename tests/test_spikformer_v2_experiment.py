@@ -1,5 +1,6 @@
-"""The spikformer-v2 experiment (chapter 05): label subsets, the equal-size SPS width, the claim check, a
-tiny ci run through reproduce, and the gpu path end to end on synthetic CIFAR-10 under autocast."""
+"""The spikformer-v2 experiment (chapter 05): label subsets, the equal-size SPS width, the linear probe (its
+BN statistics, that it reads the encoder it is given, its penalty choice), a tiny ci run through reproduce,
+and the gpu path end to end on synthetic CIFAR-10 under autocast."""
 from __future__ import annotations
 
 import sys
@@ -54,27 +55,102 @@ def test_epochs_to():
 
 
 def test_ci_run_through_reproduce(monkeypatch, tmp_path):
-    monkeypatch.setattr(v2, "settings", _tiny)
+    monkeypatch.setattr(v2, "settings", lambda scale: {**_tiny(scale), "finetune_seeds": 1})
     rec = experiments.reproduce("spikformer-v2", "ci", progress=False, out_dir=tmp_path)
     m = rec["metrics"]
-    assert set(v2.RUNS) <= set(m) and rec["seeds"] == [0, 1]
-    for run in v2.RUNS:
-        assert len(m[run]["per_seed_max_test_acc"]) == 2 and m[run]["epochs"] == 2
-        assert abs(m[run]["max_test_acc"] - sum(m[run]["per_seed_max_test_acc"]) / 2) < 1e-12
-    assert len(m["pretrained"]["pretrain_loss"]) == 1
-    assert m["sizes"]["sps_dim"] != m["sizes"]["scs_dim"]
-    assert [r["paper_key"] for r in rec["rows"]] == ["spikformer_v2/imagenet/172m_ssl",
-                                                     "spikformer_v2/imagenet/8layer", None]
+    assert rec["seeds"] == [0, 1] and "sps" not in m
+    for probe in v2.PROBES:                                   # every seed probes
+        assert len(m[probe]["per_seed_test_acc"]) == 2 and len(m[probe]["penalties"]) == 2
+    for run in ("pretrained", "scratch"):                     # fine-tuning on the first finetune_seeds
+        assert len(m[run]["per_seed_test_acc"]) == 1 and m[run]["epochs"] == 2
+        assert 1 <= m[run]["selected_epoch"][0] <= 2
+    assert len(m["pretrain_loss"]) == 1
     from snnlib import records
 
     rows = {r["label"]: r for r in rec["rows"]}
-    assert [c["a"] for c in rec["claims"]] == [v2.LABELS["pretrained"], v2.LABELS["scratch"]]
+    assert [c["a"] for c in rec["claims"]] == [v2.LABELS["probe_pretrained"]]
+    assert rec["claims"][0]["b"] == v2.LABELS["probe_random"]
     for c in rec["claims"]:
         assert c["verdict"] == records.rejudge(c, rows) and len(c["diffs"]) == 2
-    assert all(r["chance"] == 10.0 and r["selected_on"].startswith("last epoch") for r in rec["rows"])
+    assert all(r["chance"] == 10.0 and r["selected_on"].startswith("validation") for r in rec["rows"])
+    assert rows[v2.LABELS["pretrained"]]["seeds"] == [0] and rows[v2.LABELS["probe_random"]]["seeds"] == [0, 1]
     assert (tmp_path / "spikformer-v2-ci.json").is_file()
-    assert set(v2.LAST_NETWORKS) == {"mae", "pretrained", "scratch", "sps"}       # the chapter's demos
+    assert set(v2.LAST_NETWORKS) == {"mae", "pretrained", "scratch"}       # the chapter's demos
     assert v2.LAST_NETWORKS["pretrained"].T == 4 and v2.LAST_NETWORKS["mae"].pretrain_T == 1
+
+
+def _probe_setup():
+    s = {**v2.settings("ci"), "dim": 16, "heads": 2}
+    train, test = digits_images(16)
+    loader = lambda ds: torch.utils.data.DataLoader(torch.utils.data.Subset(ds, range(96)), batch_size=48)  # noqa: E731
+    return s, loader(train), loader(test)
+
+
+def test_random_encoder_is_silent_until_its_bn_statistics_are_computed():
+    """The bug the probe had: a never-run encoder read in evaluation mode has BN's default statistics, its
+    stem does not fire, every feature is 0, and the probe is a constant."""
+    s, tr, _ = _probe_setup()
+    torch.manual_seed(0)
+    enc = v2.build_encoder(s, 1, 10)
+    silent, _ = v2.encoder_features(enc, tr, 4)
+    assert torch.count_nonzero(silent) == 0
+    v2.recalibrate_bn(enc, tr, 4)
+    f, y = v2.encoder_features(enc, tr, 4)
+    assert f.shape == (96, 16) and y.shape == (96,)
+    assert float(f.std(0).max()) > 0, "after recalibration the features differ between images"
+    assert not enc.training
+
+
+def test_probe_features_follow_the_encoder_weights_and_leave_the_encoder_alone():
+    s, tr, te = _probe_setup()
+    torch.manual_seed(0)
+    a = v2.build_encoder(s, 1, 10)
+    before = {k: v.clone() for k, v in a.state_dict().items()}
+    out_a = v2.linear_probe(a, tr, te, te, 4, 10)
+    assert all(torch.equal(v, a.state_dict()[k]) for k, v in before.items()), "the probe changed the encoder"
+    b = v2.build_encoder(s, 1, 10)
+    b.load_state_dict(before)
+    with torch.no_grad():
+        b.stem.stages[0].down.conv.weight.mul_(-1.0)          # other weights: other features
+    fa, fb = (copy_and_features(e, tr) for e in (a, b))
+    assert not torch.equal(fa, fb)
+    assert set(out_a) == {"val_acc", "test_acc", "penalty"} and 0.0 <= out_a["test_acc"] <= 1.0
+
+
+def copy_and_features(enc, loader):
+    import copy
+
+    e = copy.deepcopy(enc)
+    v2.recalibrate_bn(e, loader, 4)
+    return v2.encoder_features(e, loader, 4)[0]
+
+
+def test_pretraining_changes_the_encoder_that_the_probe_reads():
+    s, tr, _ = _probe_setup()
+    torch.manual_seed(0)
+    enc = v2.build_encoder(s, 1, 10)
+    init = {k: v.clone() for k, v in enc.state_dict().items()}
+    mae = v2.build_mae(enc, s)
+    v2.pretrain(mae, tr, epochs=1, lr=5e-3, weight_decay=0.05, seed=0)
+    changed = [k for k, v in mae.encoder.state_dict().items() if not torch.equal(v, init[k])]
+    assert mae.encoder is enc
+    assert all(k in changed for k, p in enc.named_parameters() if not k.startswith("head."))
+    fresh = v2.build_encoder(s, 1, 10)
+    fresh.load_state_dict(init)
+    assert not torch.equal(copy_and_features(enc, tr), copy_and_features(fresh, tr))
+
+
+def test_ridge_probe_chooses_the_penalty_on_validation():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(60) % 3
+    x = torch.nn.functional.one_hot(y, 3).float() * 3 + 0.1 * torch.randn(60, 3, generator=g)
+    noise = torch.randn(60, 20, generator=g)
+    out = v2.ridge_probe((torch.cat([x, noise], 1)[:40], y[:40]), (torch.cat([x, noise], 1)[40:50], y[40:50]),
+                         (torch.cat([x, noise], 1)[50:], y[50:]), 3)
+    assert out["val_acc"] == 1.0 and out["test_acc"] == 1.0 and out["penalty"] in v2.RIDGE_PENALTIES
+    flipped = v2.ridge_probe((x[:40], y[:40]), (x[40:50], (y[40:50] + 1) % 3), (x[50:], y[50:]), 3,
+                             penalties=(1e-3, 1e6))
+    assert flipped["penalty"] == 1e6, "a penalty that fits the training labels loses on these validation labels"
 
 
 def test_registry_marks_the_imagenet_figures_not_comparable():
@@ -99,21 +175,21 @@ def test_gpu_path_end_to_end_on_synthetic_cifar_under_autocast(monkeypatch, tmp_
     assert rec["dataset"] == "cifar10" and rec["comparison"] == "same dataset, shorter training"
     assert rec["device_matches_scale"] is False
     m = rec["metrics"]
-    assert "sps" not in m and m["unlabelled"] == 40 and m["labelled"] >= 10
-    assert m["scratch"]["epochs"] >= 1
+    assert "sps" not in m and m["unlabelled"] + m["validation"] == 40 and m["labelled"] >= 10
+    assert m["scratch"]["epochs"] >= 1 and len(m["probe_pretrained"]["per_seed_test_acc"]) == 1
     runs = tmp_path / "runs" / "spikformer-v2-cifar10-gpu"
     assert (runs / "pretrain-seed0.pt").is_file() and (runs / "budget-seed0.json").is_file()
     assert len(list(runs.glob("*/last.pt"))) == 2
     # a second run resumes: no pre-training, the same budget, the same numbers
     again = experiments.reproduce("spikformer-v2", "gpu", progress=False, out_dir=tmp_path)
     for run in ("pretrained", "scratch"):
-        assert again["metrics"][run]["per_seed_max_test_acc"] == m[run]["per_seed_max_test_acc"]
+        assert again["metrics"][run]["per_seed_test_acc"] == m[run]["per_seed_test_acc"]
 
 
 def test_ci_runs_on_one_thread_and_restores_the_count(monkeypatch):
     seen = []
 
-    def fake_seed(scale, s, seed, progress):
+    def fake_seed(scale, s, seed, progress, finetune=True):
         seen.append(torch.get_num_threads())
         raise RuntimeError("stop")
 

@@ -21,10 +21,7 @@ ROW_KEYS = ("label", "metric", "unit", "per_seed", "seeds", "mean", "std", "n", 
 #: with why: the open gaps of the experiments issue, printed by the test.  Their shape and every verdict are
 #: still checked (an at-chance claim must read "untestable at this scale"); only the rule that a claim's rows
 #: are not at chance is waived.  An entry must go once its rows are clear of chance (the test checks that).
-NOT_YET: dict[str, str] = {
-    "spikformer-v2": "chapter 05's networks stay near chance at ci (20-35% on 10 classes, a ridge classifier on "
-                     "the same labels about 85%); the linear-probe recipe the issue asks for is not built yet",
-}
+NOT_YET: dict[str, str] = {}
 
 CLAIM_KEYS = ("statement", "a", "direction", "diffs", "mean", "low", "high", "half_width", "n", "verdict", "why")
 

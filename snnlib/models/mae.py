@@ -67,7 +67,7 @@ def random_masking(N: int, L: int, ratio: float, *, generator: Optional[torch.Ge
     """Which tokens stay visible: ``[N, L]`` bool, ``L - int(L ratio)`` True per sample, drawn by sorting
     uniform noise from ``generator`` (so a seeded generator gives the same mask).
 
-    Defined in chapter 05 (Spikformer V2), section "Masked-image modelling, step by step".
+    Defined in chapter 05 (Spikformer V2), section "Masked convolution and BN over visible positions".
     """
     if not 0.0 <= ratio < 1.0:
         raise ValueError(f"ratio={ratio!r}; expected a mask ratio in [0, 1)")

@@ -54,7 +54,10 @@ PATCHES = (1, 2, 4, 8, 16)
 
 
 def upsample_mask(visible: torch.Tensor, factor: int) -> torch.Tensor:
-    """A token mask ``[N, h, w]`` (True = visible) at ``factor`` times the resolution: ``[N, h f, w f]``."""
+    """A token mask ``[N, h, w]`` (True = visible) at ``factor`` times the resolution: ``[N, h f, w f]``.
+
+    Defined in chapter 05 (Spikformer V2), section "Masked convolution and BN over visible positions".
+    """
     if factor == 1:
         return visible
     return visible.repeat_interleave(factor, dim=-2).repeat_interleave(factor, dim=-1)
@@ -154,38 +157,46 @@ class SCS(nn.Module):
     Defined in chapter 05 (Spikformer V2), section "SPS against SCS: what max-pooling over spikes throws away".
     """
 
-    def __init__(self, in_channels: int = 3, dim: int = 384, patch: int = 16, ratio: float = 2.0):
+    def __init__(self, in_channels: int = 3, dim: int = 384, patch: int = 16, ratio: float = 2.0,
+                 stages: int = 4):
         super().__init__()
         if patch not in PATCHES:
             raise ValueError(f"patch={patch!r}; expected one of {PATCHES} (a power of 2, one stride-2 stage "
                              "per factor of 2, at most 4)")
-        if dim % 8:
-            raise ValueError(f"dim={dim!r} must be divisible by 8 (the stem's widths are D/8, D/4, D/2, D)")
+        if isinstance(stages, bool) or not isinstance(stages, int) or not 1 <= stages <= 4:
+            raise ValueError(f"stages={stages!r}; expected 1 to 4 (the paper's stem has 4)")
+        if 2 ** stages < patch:
+            raise ValueError(f"stages={stages} cannot downsample by patch={patch}: one stride-2 stage per factor "
+                             f"of 2 needs at least {int(math.log2(patch))} stages")
+        if dim % 2 ** (stages - 1):
+            raise ValueError(f"dim={dim!r} must be divisible by {2 ** (stages - 1)} (the stem's widths are "
+                             f"D/{2 ** (stages - 1)}, ..., D)")
         if not ratio > 0:
             raise ValueError(f"ratio={ratio!r}; expected a positive expansion ratio")
         self.in_channels, self.dim, self.patch, self.ratio = in_channels, dim, patch, float(ratio)
-        widths = [dim // 8, dim // 4, dim // 2, dim]
+        self.n_stages = stages
+        widths = [dim // 2 ** (stages - 1 - i) for i in range(stages)]     # D/8, D/4, D/2, D for 4 stages
         chans = [in_channels] + widths
         n_down = int(math.log2(patch))
-        self.strides = [2 if i < n_down else 1 for i in range(4)]
+        self.strides = [2 if i < n_down else 1 for i in range(stages)]
         self.stages = nn.ModuleList(
             _SCSStage(chans[i], chans[i + 1], max(1, round(ratio * chans[i + 1])), self.strides[i])
-            for i in range(4))
+            for i in range(stages))
         self.rpe = _MaskedConvBNLIF(dim, dim)
 
     def _masks(self, visible: Optional[torch.Tensor], T: int, H: int, W: int) -> list[Optional[torch.Tensor]]:
         """The masks at the input and after each stage, ``[T N, 1, h, w]``; Nones without ``visible``."""
         if visible is None:
-            return [None] * 5
+            return [None] * (self.n_stages + 1)
         p = self.patch
         if visible.dim() != 3 or visible.dtype != torch.bool or visible.shape[1:] != (H // p, W // p):
             raise ValueError(f"visible has shape {tuple(visible.shape)} and dtype {visible.dtype}; expected a "
                              f"bool token mask [N, {H // p}, {W // p}] (images {H} x {W}, patch {p})")
         out, factor = [], p
-        for i in range(5):
+        for i in range(self.n_stages + 1):
             m = upsample_mask(visible, factor)[:, None]          # [N, 1, h, w]
             out.append(m.repeat(T, 1, 1, 1))                     # [T N, 1, h, w], time-major as flatten(0, 1)
-            if i < 4:
+            if i < self.n_stages:
                 factor //= self.strides[i]
         return out
 
@@ -200,13 +211,14 @@ class SCS(nn.Module):
         masks = self._masks(visible, T, H, W)
         for i, stage in enumerate(self.stages):
             x_seq = stage(x_seq, masks[i], masks[i + 1])
-        return x_seq + self.rpe(x_seq, masks[4], masks[4])
+        return x_seq + self.rpe(x_seq, masks[-1], masks[-1])
 
     def forward(self, x_seq: torch.Tensor, visible: Optional[torch.Tensor] = None) -> torch.Tensor:
         return self.feature_map(x_seq, visible).flatten(3).transpose(2, 3)   # [T, N, L, D]
 
     def extra_repr(self) -> str:
-        return f"in_channels={self.in_channels}, dim={self.dim}, patch={self.patch}, ratio={self.ratio}"
+        return (f"in_channels={self.in_channels}, dim={self.dim}, patch={self.patch}, ratio={self.ratio}, "
+                f"stages={self.n_stages}")
 
 
 class SpikformerV2(nn.Module):
@@ -223,7 +235,7 @@ class SpikformerV2(nn.Module):
 
     def __init__(self, depth: int = 8, dim: int = 512, heads: int = 8, T: int = 4, num_classes: int = 1000,
                  in_channels: int = 3, mlp_ratio: float = 4.0, patch: int = 16, ratio: float = 2.0,
-                 stem: Literal["scs", "sps"] = "scs"):
+                 stem: Literal["scs", "sps"] = "scs", stem_stages: int = 4):
         super().__init__()
         for name, value in (("depth", depth), ("T", T), ("num_classes", num_classes)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -233,7 +245,8 @@ class SpikformerV2(nn.Module):
         if stem == "sps" and patch != 4:
             raise ValueError(f"patch={patch!r} with stem='sps'; SPS makes patches of 4 x 4 pixels (patch=4)")
         self.T, self.depth, self.dim, self.patch, self.stem_kind = T, depth, dim, patch, stem
-        self.stem = SCS(in_channels, dim, patch, ratio) if stem == "scs" else SPS(in_channels, dim, "paper")
+        self.stem = (SCS(in_channels, dim, patch, ratio, stem_stages) if stem == "scs"
+                     else SPS(in_channels, dim, "paper"))
         self.blocks = nn.ModuleList(SpikformerBlock(dim, heads, mlp_ratio) for _ in range(depth))
         self.head = nn.Linear(dim, num_classes)
         for m in self.modules():
