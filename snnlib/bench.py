@@ -1,6 +1,7 @@
 """Benchmarks that print ratios measured in the same run: ``python -m snnlib.bench neurons`` (and
 ``psu``, chapter 02's table: see :func:`psu`; ``paralif``, chapter 03's: see :func:`paralif`; ``attention``,
-chapter 04's; ``compare``, chapter 08's: see :func:`compare`).
+chapter 04's; ``compare``, chapter 08's: see :func:`compare`; ``reset``, chapter 09's: the LIF with its reset
+computed exactly by fixed point, FPT and the reset-free scan against the serial loop, see :func:`reset`).
 
 Speed claims in the book come from here, never from timed tests.  ``neurons`` times, for each T, on one
 tensor ``[T, 32, 256]`` float32, forward plus backward (gradient of a fixed random cotangent), after one
@@ -631,28 +632,63 @@ def compare(Ts: Sequence[int] = (16, 64, 256, 1024, 4096), reps: int = 3, batch:
     return table
 
 
+#: the chunk length of the chunked fixed point in ``python -m snnlib.bench reset`` (see :func:`reset`)
+RESET_CHUNK = 64
+
+#: the forms ``python -m snnlib.bench reset`` times, in its table's order
+RESET_FORMS = ("serial", "fixed point", "active set", "chunked", "active, last step", "FPT K=3", "no reset")
+
+
 def reset(Ts: Sequence[int] = (64, 256, 1024, 4096), reps: int = 3, batch: int = 32, features: int = 256,
-          out: Optional[TextIO] = None) -> list[dict[str, Any]]:
-    """``python -m snnlib.bench reset`` (chapter 09): the LIF with its reset, exact by fixed point
-    (:func:`snnlib.neurons.fixed_point_lif`), FPT at K = 3, the serial LIF and the reset-free scan, forward
-    + backward on ``[T, batch, features]`` (uniform input in [0, 1.5), soft reset, tau 2, threshold 1), one
-    thread; seconds, each over the serial LIF's, and the fixed point's iteration count."""
-    from .neurons import FPT, LIF, ResetFreeLIF, fixed_point_lif
+          out: Optional[TextIO] = None, chunk: int = RESET_CHUNK, amplitude: float = 1.5,
+          save: Optional[str | os.PathLike] = None) -> list[dict[str, Any]]:
+    """``python -m snnlib.bench reset`` (chapter 09): the LIF with its reset, forward + backward on
+    ``[T, batch, features]`` float32 (uniform input in [0, ``amplitude``), soft reset, tau 2, threshold 1,
+    ``decay_input``), one thread, each the minimum of ``reps`` interleaved repetitions in one run:
+
+    * ``serial``: the serial LIF (:class:`snnlib.neurons.LIF`), loop forward and BPTT backward;
+    * ``fixed point``: :func:`snnlib.neurons.fixed_point_lif`'s plain form (whole-tensor passes);
+    * ``active set``: its default form (only the neurons still changing, from their first change);
+    * ``chunked``: the active set inside chunks of ``chunk`` steps, solved one after another;
+    * ``active, last step``: the active set trained through the last fixed-point update (a scan backward)
+      instead of the serial BPTT the three above share;
+    * ``FPT K=3``: :class:`snnlib.neurons.FPT` (relaxed, not exact); ``no reset``: the reset-free LIF.
+
+    Prints milliseconds, each over the serial LIF's, the passes of each exact form (``iters``: the plain
+    form's; ``chunked`` sums its chunks'), the mean passes per neuron (:func:`snnlib.neurons.iteration_counts`),
+    the firing rate, and how many spikes of the fixed point differ from the serial loop's (float32
+    rounding near the threshold: the fixed point's potential is a scan, the loop's a recurrence).  Returns a
+    row per T; with ``save``, writes them as JSON (``rows``, ``T``, ``shape``, ``chunk``, the environment
+    and the command) for the chapter to show."""
+    from .neurons import FPT, LIF, ResetFreeLIF, fixed_point_lif, iteration_counts
+    from .neurons.lif import lif_multi_step
+    from .records import device_name, environment, now_utc, versions
     from .utils import torch_threads
 
     out = sys.stdout if out is None else out
-    rows = []
-    print(f"snnlib.bench reset | torch {torch.__version__} | 1 thread | [T, {batch}, {features}] | fwd+bwd | "
-          f"min of {reps} | {_load()}", file=out)
-    print(f"{'T':>6} {'iters':>6} | {'serial':>9} {'fixed pt':>9} {'FPT K=3':>9} {'no reset':>9} | "
-          f"{'fp/serial':>9} {'FPT/serial':>10} {'nr/serial':>9}", file=out, flush=True)
+    rows: list[dict[str, Any]] = []
+    with torch_threads(1):
+        env, device = environment(), device_name()
+    load_before = _load()
+    print(f"snnlib.bench reset | torch {torch.__version__} | 1 thread | [T, {batch}, {features}] float32 | "
+          f"input U[0, {amplitude:g}) | tau 2, soft reset | fwd+bwd | min of {reps} | chunk {chunk} | {load_before}",
+          file=out)
+    head = ("serial", "fixed pt", "active", f"chunk {chunk}", "act+last", "FPT K=3", "no reset")
+    print(f"{'T':>6} {'iters':>5} {'act':>4} {'chunk':>5} {'mean':>5} {'rate':>5} {'diff':>5} | "
+          + " ".join(f"{h:>9}" for h in head) + " | ratios over serial: "
+          + " ".join(f"{h:>9}" for h in ("fp/serial", *head[2:])), file=out, flush=True)
     with torch_threads(1):
         for T in Ts:
             gen = torch.Generator().manual_seed(T)
-            x = (1.5 * torch.rand(T, batch, features, generator=gen)).requires_grad_(True)
+            x = (amplitude * torch.rand(T, batch, features, generator=gen)).requires_grad_(True)
             g = torch.randn(T, batch, features, generator=gen)
             lif, fpt, free = LIF(v_reset=None), FPT(K=3, decay_input=True), ResetFreeLIF(tau=2.0)
-            iters = fixed_point_lif(x.detach(), v_reset=None)[2]
+            xd = x.detach()
+            s_serial = lif_multi_step(xd, 2.0, 1.0, None)[0]
+            s_fp, _, iters = fixed_point_lif(xd, v_reset=None, active_set=False)
+            iters_active = fixed_point_lif(xd, v_reset=None)[2]
+            iters_chunked = fixed_point_lif(xd, v_reset=None, chunk=chunk)[2]
+            per_neuron = iteration_counts(xd, v_reset=None).double()
 
             def entry(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[], None]:
                 def call() -> None:
@@ -660,16 +696,46 @@ def reset(Ts: Sequence[int] = (64, 256, 1024, 4096), reps: int = 3, batch: int =
                     fn(x).backward(g)
                 return call
 
-            t = {k: v[0] for k, v in time_entries({
-                "serial": entry(lif), "fixed point": entry(lambda v: fixed_point_lif(v, v_reset=None)[0]),
-                "FPT K=3": entry(fpt), "no reset": entry(free)}, reps=reps).items()}
-            row = {"T": T, "iterations": iters, **t, "fixed point/serial": t["fixed point"] / t["serial"],
-                   "FPT/serial": t["FPT K=3"] / t["serial"], "no reset/serial": t["no reset"] / t["serial"]}
+            forms = {
+                "serial": lif,
+                "fixed point": lambda v: fixed_point_lif(v, v_reset=None, active_set=False)[0],
+                "active set": lambda v: fixed_point_lif(v, v_reset=None)[0],
+                "chunked": lambda v: fixed_point_lif(v, v_reset=None, chunk=chunk)[0],
+                "active, last step": lambda v: fixed_point_lif(v, v_reset=None, grad="last_step")[0],
+                "FPT K=3": fpt, "no reset": free}
+            t = {k: v[0] for k, v in time_entries({k: entry(f) for k, f in forms.items()}, reps=reps).items()}
+            row: dict[str, Any] = {
+                "T": T, "iterations": iters, "iterations active set": iters_active,
+                "iterations chunked": iters_chunked, "mean passes per neuron": float(per_neuron.mean()),
+                "max passes per neuron": int(per_neuron.max()), "firing rate": float(s_serial.mean()),
+                "spikes differing from serial": int((s_fp != s_serial).sum()), **t,
+                "fixed point/serial": t["fixed point"] / t["serial"],
+                "active set/serial": t["active set"] / t["serial"], "chunked/serial": t["chunked"] / t["serial"],
+                "active, last step/serial": t["active, last step"] / t["serial"],
+                "FPT/serial": t["FPT K=3"] / t["serial"], "no reset/serial": t["no reset"] / t["serial"]}
             rows.append(row)
-            print(f"{T:>6} {iters:>6} | {t['serial'] * 1e3:>9.2f} {t['fixed point'] * 1e3:>9.2f} "
-                  f"{t['FPT K=3'] * 1e3:>9.2f} {t['no reset'] * 1e3:>9.2f} | {row['fixed point/serial']:>9.2f} "
-                  f"{row['FPT/serial']:>10.2f} {row['no reset/serial']:>9.2f}", file=out, flush=True)
-    print("ms; ratios over the serial LIF (below 1: faster) | " + _load(), file=out)
+            ratios = [row[k] for k in ("fixed point/serial", "active set/serial", "chunked/serial",
+                                       "active, last step/serial", "FPT/serial", "no reset/serial")]
+            print(f"{T:>6} {iters:>5} {iters_active:>4} {iters_chunked:>5} {row['mean passes per neuron']:>5.1f} "
+                  f"{row['firing rate']:>5.2f} {row['spikes differing from serial']:>5} | "
+                  + " ".join(f"{t[k] * 1e3:>9.2f}" for k in forms) + " | " + " " * 20
+                  + " ".join(f"{r:>9.2f}" for r in ratios), file=out, flush=True)
+    load_after = _load()
+    print("ms; ratios over the serial LIF (below 1: faster); iters: passes of the plain form, act: of the "
+          "active set, chunk: summed over the chunks; mean: passes per neuron (active set); diff: spikes of "
+          "the fixed point that differ from the serial loop's | " + load_after, file=out)
+    if save is not None:
+        table = {"rows": rows, "T": list(Ts), "shape": [batch, features], "chunk": chunk, "amplitude": amplitude,
+                 "reps": reps, "forms": list(RESET_FORMS), "load": [load_before, load_after],
+                 "environment": env, "versions": versions(),
+                 "device": device, "created": now_utc(),
+                 "command": "python -m snnlib.bench reset --T " + " ".join(map(str, Ts))
+                            + f" --reps {reps} --shape {batch} {features} --chunk {chunk} --amplitude {amplitude:g}"
+                            + f" --save {save}"}
+        path = Path(save)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(table, indent=1) + "\n")
+        print(f"saved {path}", file=out)
     return rows
 
 
@@ -720,11 +786,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     e.add_argument("--reps", type=int, default=3, help="repetitions per entry (minimum taken)")
     e.add_argument("--shape", type=int, nargs=2, default=[32, 256], metavar=("BATCH", "FEATURES"),
                    help="batch and features of the input [T, BATCH, FEATURES]")
+    e.add_argument("--chunk", type=int, default=RESET_CHUNK, help="chunk length of the chunked fixed point")
+    e.add_argument("--amplitude", type=float, default=1.5, help="the input is uniform on [0, AMPLITUDE)")
+    e.add_argument("--save", default=None, help="write the table as JSON here (the chapter shows "
+                                                "results/bench_reset.json)")
     args = parser.parse_args(argv)
     if args.what == "reset":
-        if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1:
-            parser.error(f"--reps {args.reps} --T {args.T} --shape {args.shape}: expected every value >= 1")
-        reset(args.T, args.reps, args.shape[0], args.shape[1])
+        if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1 or args.chunk < 1:
+            parser.error(f"--reps {args.reps} --T {args.T} --shape {args.shape} --chunk {args.chunk}: expected "
+                         "every value >= 1")
+        if not args.amplitude > 0:
+            parser.error(f"--amplitude {args.amplitude}: expected > 0")
+        reset(args.T, args.reps, args.shape[0], args.shape[1], chunk=args.chunk, amplitude=args.amplitude,
+              save=args.save)
         return 0
     if args.what == "compare":
         if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1:

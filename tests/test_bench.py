@@ -105,12 +105,29 @@ def test_attention_bench_times_chapter_04s_shape_at_every_scale():
     assert "spike rate 0.5" in out.getvalue() and "[T=2, N=1, heads=2" in out.getvalue()
 
 
-def test_reset_bench_times_the_four_forms_and_counts_iterations():
+def test_reset_bench_times_every_form_counts_iterations_and_saves(tmp_path):
     import io
+    import json
 
     out = io.StringIO()
-    rows = bench.reset([8], reps=1, batch=2, features=3, out=out)
-    r, = rows
-    assert r["T"] == 8 and 1 <= r["iterations"] <= 9
-    assert {"serial", "fixed point", "FPT K=3", "no reset"} <= set(r) and r["fixed point/serial"] > 0
-    assert "fp/serial" in out.getvalue()
+    rows = bench.reset([8, 5], reps=1, batch=2, features=3, out=out, chunk=4, amplitude=3.0,
+                       save=tmp_path / "bench_reset.json")
+    r = rows[0]
+    assert [row["T"] for row in rows] == [8, 5] and 1 <= r["iterations"] <= 9
+    assert 1 <= r["iterations active set"] <= 9 and 2 <= r["iterations chunked"] <= 8 + 2
+    assert set(bench.RESET_FORMS) <= set(r) and r["fixed point/serial"] > 0 and r["chunked/serial"] > 0
+    assert 1 <= r["mean passes per neuron"] <= r["max passes per neuron"] <= 9 and 0 < r["firing rate"] < 1
+    assert r["spikes differing from serial"] >= 0
+    text = out.getvalue()
+    assert "fp/serial" in text and "chunk 4" in text and "saved" in text
+    saved = json.loads((tmp_path / "bench_reset.json").read_text())
+    assert saved["T"] == [8, 5] and saved["shape"] == [2, 3] and saved["chunk"] == 4
+    assert saved["rows"][1]["T"] == 5 and saved["forms"] == list(bench.RESET_FORMS)
+    assert saved["command"].startswith("python -m snnlib.bench reset --T 8 5")
+
+
+def test_reset_cli_errors_name_the_argument(capsys):
+    for argv, message in ((["reset", "--chunk", "0"], "--chunk 0"), (["reset", "--amplitude", "0"], "--amplitude 0")):
+        with pytest.raises(SystemExit):
+            bench.main(argv)
+        assert message in capsys.readouterr().err

@@ -21,13 +21,13 @@ from .psn import PSN, MaskedPSN, SlidingPSN, causal_fir
 from .psu import IPSU, PSU, PSU_METHODS, RPSU, apply_a, apply_b, psu_matrices
 from .reset_free import ResetFreeLIF
 from .synaptic import SynapticLIF
-from .fixed_point import FPT, fixed_point_lif
+from .fixed_point import FPT, fixed_point_lif, iteration_counts
 from .surrogate import ATan, FastSigmoid, Rect, Sigmoid, LearnableATan, atan_spike, default_surrogate, fast_sigmoid_spike, surrogate_grad
 
 __all__ = [
     "LIF", "lif_multi_step",
     "PSN", "MaskedPSN", "SlidingPSN", "causal_fir",
-    "ResetFreeLIF", "SynapticLIF", "FPT", "fixed_point_lif",
+    "ResetFreeLIF", "SynapticLIF", "FPT", "fixed_point_lif", "iteration_counts",
     "PSU", "IPSU", "RPSU", "PSU_METHODS", "psu_matrices", "apply_a", "apply_b", "LearnableATan",
     "ParaLIF", "FIRING_MODES", "three_fft_charge",
     "leaky_integrate", "auto_method", "METHODS",

@@ -168,8 +168,20 @@ class LIF(nn.Module):
         store_v_seq: keep ``h_seq`` and ``v_seq`` of the last forward.
         method: ``"serial"`` (the loop, default) or ``"fixed_point"``: the same spikes computed in parallel
             over time as the fixed point of one scan and one threshold
-            (:func:`snnlib.neurons.fixed_point_lif`, chapter 09), trained with the same surrogate BPTT; the
-            last ``forward`` leaves its number of iterations (at most T + 1) in ``self.iterations``.
+            (:func:`snnlib.neurons.fixed_point_lif`, chapter 09), trained with the same surrogate BPTT (or see
+            ``fixed_point_grad``); the last ``forward`` leaves its number of iterations (passes; at most T + 1
+            without chunks) in ``self.iterations``.
+        fixed_point_chunk: with ``method="fixed_point"``, solve time in chunks of this many steps, one after
+            another (``None``, the default: one chunk of T; 1 is the serial loop); ``iterations`` is then
+            the sum over the chunks.
+        fixed_point_active: with ``method="fixed_point"``, recompute in each pass only the neurons still
+            changing, from the step after the earliest first change (default ``True``; ``False``: whole
+            passes).
+            The spikes and potentials are the same either way, bit for bit.
+        fixed_point_grad: with ``method="fixed_point"``, ``"bptt"`` (default: the serial LIF's surrogate
+            BPTT) or ``"last_step"`` (through the last fixed-point update only, a parallel scan; the
+            gradient of the serial BPTT with ``detach_reset=True``).  See
+            :func:`snnlib.neurons.fixed_point_lif` for the equations.
 
     Defined in chapter 00 (Foundations), section "Why the reset makes the neuron serial".
     """
@@ -184,11 +196,27 @@ class LIF(nn.Module):
         detach_reset: bool = False,
         store_v_seq: bool = False,
         method: str = "serial",
+        fixed_point_chunk: Optional[int] = None,
+        fixed_point_active: bool = True,
+        fixed_point_grad: str = "bptt",
     ):
         super().__init__()
         if method not in LIF_METHODS:
             raise ValueError(f"method={method!r}; expected one of {', '.join(LIF_METHODS)}")
+        if method != "fixed_point":
+            for name, value, default in (("fixed_point_chunk", fixed_point_chunk, None),
+                                         ("fixed_point_active", fixed_point_active, True),
+                                         ("fixed_point_grad", fixed_point_grad, "bptt")):
+                if value != default:
+                    raise ValueError(f"{name}={value!r} goes with method='fixed_point', not method={method!r}")
+        else:
+            from .fixed_point import _check_form
+
+            _check_form(fixed_point_chunk, fixed_point_active, fixed_point_grad, "fixed_point_")
         self.method = method
+        self.fixed_point_chunk = fixed_point_chunk
+        self.fixed_point_active = fixed_point_active
+        self.fixed_point_grad = fixed_point_grad
         self.iterations: Optional[int] = None
         self.tau = _check_lif_args(tau, v_threshold, v_reset)
         self.v_threshold = float(v_threshold)
@@ -209,7 +237,8 @@ class LIF(nn.Module):
 
             spike_seq, h_seq, self.iterations = fixed_point_lif(
                 x_seq, self.tau, self.v_threshold, self.v_reset, self.decay_input, self.surrogate_function,
-                self.detach_reset)
+                self.detach_reset, active_set=self.fixed_point_active, chunk=self.fixed_point_chunk,
+                grad=self.fixed_point_grad)
             if self.store_v_seq:
                 s = spike_seq.detach()
                 self.h_seq = h_seq
@@ -256,4 +285,7 @@ class LIF(nn.Module):
             f"tau={self.tau}, v_threshold={self.v_threshold}, v_reset={self.v_reset}, "
             f"decay_input={self.decay_input}, detach_reset={self.detach_reset}"
             + (f", method={self.method!r}" if self.method != "serial" else "")
+            + (f", fixed_point_chunk={self.fixed_point_chunk}" if self.fixed_point_chunk is not None else "")
+            + (", fixed_point_active=False" if not self.fixed_point_active else "")
+            + (f", fixed_point_grad={self.fixed_point_grad!r}" if self.fixed_point_grad != "bptt" else "")
         )

@@ -457,6 +457,8 @@ def lag_profile(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     where the LIF's :math:`\beta^k / \tau` decays with the lag (chapter 01, long-term dependencies).
 
     Returns ``(lags, mean_abs)``, both of length :math:`2T - 1`; negative lags are inputs from the future.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Long-term dependencies: the gradient against lag".
     """
     if not isinstance(weight, torch.Tensor) or weight.dim() != 2 or weight.shape[0] != weight.shape[1]:
         shape = tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__

@@ -131,6 +131,8 @@ def atan_spike(h: torch.Tensor, v_threshold: float = 0.0, alpha: float = 2.0) ->
     Forward and gradient equal spikingjelly's ``ATan(alpha)(h - v_threshold)`` (same arithmetic); it
     allocates one tensor in each pass instead of five in the backward pass, which matters when
     ``h`` is large and memory-bound.
+
+    Defined in chapter 02 (Parallel Spiking Unit), section "Exercises".
     """
     return _ATanSpike.apply(h, float(alpha), float(v_threshold))
 
