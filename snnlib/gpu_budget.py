@@ -82,7 +82,7 @@ SIZES = {"cifar10": (50_000, 10_000), "cifar100": (50_000, 10_000), "scifar10": 
 EXPERIMENT_CHAPTERS = {"foundations-mlp": "00", "psn-neurons": "01", "psn-order": "01", "psu-neurons": "02",
                        "psu-shd": "02", "paralif-firing": "03", "paralif-events": "03",
                        "spikformer-attention": "04", "spikformer-v2": "05", "ms-degradation": "06",
-                       "syna-orrc": "07", "compare": "08"}
+                       "syna-orrc": "07", "compare": "08", "reset-parallel": "09"}
 #: the experiments a chapter does not start at ``gpu`` scale (it shows their record once
 #: ``python -m snnlib reproduce NAME --scale gpu`` has made it): their time is stated apart
 COMMAND_LINE = ("psu-shd", "paralif-events")
@@ -393,6 +393,26 @@ def _compare() -> list[Job]:
     s = compare.settings("gpu")
     table = compare.tasks("gpu")
     jobs_ = table + [compare.recall_task(d) for d in s["delays"] if not any(t.key == f"recall-{d}" for t in table)]
+    return _sequence_jobs("compare", s, jobs_, {
+        kind: (lambda T, features, classes, task, kind=kind: compare.compare_net(
+            kind, T, features, classes, hidden=s["hidden"], layers=s["layers"],
+            readout_steps=task.readout_steps, bn_gamma=s["bn_gamma"])) for kind in compare.NEURONS})
+
+
+def _reset_parallel() -> list[Job]:
+    from .experiments import reset_parallel as rp
+
+    s = rp.settings("gpu")
+    return _sequence_jobs("reset-parallel", s, rp.tasks("gpu"), {
+        kind: (lambda T, features, classes, task, kind=kind: rp.build(kind, T, features, classes,
+                                                                      task.readout_steps, "gpu"))
+        for kind in rp.FORMS})
+
+
+def _sequence_jobs(experiment: str, s, tasks_, makers: dict[str, Callable[..., nn.Module]]) -> list[Job]:
+    """Chapter 08's recipe (and chapter 09's on it): one job per task and neuron, ``makers[kind](T, features,
+    classes, task)`` building the network."""
+    jobs_ = tasks_
     out = []
     for task in jobs_:
         if task.dataset.startswith("scifar"):
@@ -403,12 +423,11 @@ def _compare() -> list[Job]:
             T, shape, classes, load = 8 + task.options["delay"], (5,), 4, "memory"
         n_train, n_test = SIZES[task.dataset]
         tr, va = _split(n_train, s["val_fraction"], s["train_size"])
-        for kind in compare.NEURONS:
-            def make(kind=kind, T=T, shape=shape, classes=classes, task=task) -> nn.Module:
-                return compare.compare_net(kind, T, math.prod(shape), classes, hidden=s["hidden"], layers=s["layers"],
-                                           readout_steps=task.readout_steps, bn_gamma=s["bn_gamma"])
+        for kind, maker in makers.items():
+            def make(maker=maker, T=T, shape=shape, classes=classes, task=task) -> nn.Module:
+                return maker(T, math.prod(shape), classes, task)
 
-            out.append(Job("compare", f"{task.key}/{kind}", make,
+            out.append(Job(experiment, f"{task.key}/{kind}", make,
                            lambda n, T=T, shape=shape: (torch.rand(T, n, *shape),), s["batch_size"], tr,
                            va + n_test, s["epochs"], runs=s["seeds"], load=load))
     return out
@@ -418,7 +437,8 @@ _BUILDERS: dict[str, Callable[[], list[Job]]] = {
     "foundations-mlp": _foundations, "psn-neurons": _psn_neurons, "psn-order": _psn_order,
     "psu-neurons": lambda: _psu("psu-neurons"), "psu-shd": lambda: _psu("psu-shd"),
     "paralif-firing": _paralif_firing, "paralif-events": _paralif_events, "spikformer-attention": _spikformer,
-    "spikformer-v2": _spikformer_v2, "ms-degradation": _ms_resnet, "syna-orrc": _syna, "compare": _compare}
+    "spikformer-v2": _spikformer_v2, "ms-degradation": _ms_resnet, "syna-orrc": _syna, "compare": _compare,
+    "reset-parallel": _reset_parallel}
 
 
 def jobs(experiment: str) -> list[Job]:

@@ -28,7 +28,8 @@ __all__ = ["RESULTS_ENV_VAR", "CHAPTERS", "COMPARISONS", "mean_std", "results_di
 
 RESULTS_ENV_VAR = "SNNLIB_RESULTS"
 #: the chapters, in book order (the modules of :mod:`snnlib.experiments` are named after them)
-CHAPTERS = ("foundations", "psn", "psu", "paralif", "spikformer", "spikformer_v2", "ms_resnet", "syna", "compare")
+CHAPTERS = ("foundations", "psn", "psu", "paralif", "spikformer", "spikformer_v2", "ms_resnet", "syna", "compare",
+            "reset_in_parallel")
 
 #: how a measured number relates to the paper's, by scale
 COMPARISONS = {
