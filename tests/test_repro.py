@@ -195,3 +195,11 @@ def test_gpu_scale_on_a_cpu_warns_and_marks_the_record(tiny_experiment, tmp_path
         rec = experiments.reproduce(tiny_experiment, "gpu", progress=False, out_dir=tmp_path)
     assert rec["device_matches_scale"] is False and rec["device"].startswith("cpu")
     assert json.loads((tmp_path / "tiny-mlp-gpu.json").read_text())["device_matches_scale"] is False
+
+
+def test_a_page_without_a_gpu_record_says_what_the_run_is_and_how_to_make_it():
+    md = experiments.not_run_yet("psu-shd")
+    assert "python -m snnlib reproduce psu-shd --scale gpu" in md and "SHD" in md and "resumes" in md
+    assert "CIFAR-10" in experiments.not_run_yet("syna-orrc")
+    with pytest.raises(ValueError, match="scale='ci': psu-shd has no such scale"):
+        experiments.not_run_yet("psu-shd", "ci")

@@ -26,7 +26,8 @@ from ..records import Claim as ClaimRecord
 from ..records import Row
 
 
-__all__ = ["Experiment", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "reproduce", "results_dir",
+__all__ = ["Experiment", "EXPERIMENTS", "CHAPTERS", "COMPARISONS", "get", "names", "not_run_yet", "reproduce",
+           "results_dir",
            "runs_dir", "register", "versions", "environment", "device_matches_scale", "mean_std",
            "device_name", "now_utc"]
 
@@ -68,6 +69,7 @@ def _load_chapters() -> None:
     from . import ms_resnet  # noqa: F401
     from . import syna  # noqa: F401
     from . import compare  # noqa: F401
+    from . import reset_parallel  # noqa: F401
 
 
 def names() -> list[str]:
@@ -87,6 +89,21 @@ def get(name: str) -> Experiment:
     if name not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {name!r}; valid names: {', '.join(names())}")
     return EXPERIMENTS[name]
+
+
+def not_run_yet(name: str, scale: str = "gpu") -> str:
+    """Markdown for a page that shows ``name``'s ``scale`` record when one is committed: what the run is,
+    the command that makes it, and where its record will appear (never a dead end on the static page)."""
+    exp = get(name)
+    if scale not in exp.datasets:
+        raise ValueError(f"scale={scale!r}: {name} has no such scale; its scales: {', '.join(exp.datasets)}")
+    pretty = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "shd": "SHD", "scifar10": "sequential CIFAR-10",
+              "scifar100": "sequential CIFAR-100"}
+    data_ = ", ".join(pretty.get(d.strip(), d.strip()) for d in exp.datasets[scale].split(","))
+    return (f"**Not run yet at `{scale}` scale.** `python -m snnlib reproduce {name} --scale {scale}` runs "
+            f"*{exp.title}* on {data_} (its estimated time on a Colab T4 is stated at the top of "
+            "this chapter; the run keeps a checkpoint per epoch and resumes if interrupted). Its record then "
+            "appears here, and on the scoreboard beside the paper's numbers on the same dataset.")
 
 
 def _check_writable(folder: Path) -> None:

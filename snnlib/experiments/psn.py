@@ -241,7 +241,10 @@ def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Opt
 def fit_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optional[str] = None, seed: int = 0,
                progress: bool = True, loaders=None, epochs: Optional[int] = None,
                tau: Optional[float] = None) -> tuple[train.History, nn.Module]:
-    """:func:`train_neuron`, returning the trained network too (chapter 01 reads its PSN's weights)."""
+    """:func:`train_neuron`, returning the trained network too (chapter 01 reads its PSN's weights).
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Long-term dependencies: the gradient against lag".
+    """
     s = settings(scale)
     name = dataset or s["dataset"]
     seed_everything(seed)
