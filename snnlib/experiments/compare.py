@@ -332,8 +332,9 @@ def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int =
     ``val_acc`` (there), ``max_acc`` (max test accuracy over the epochs: shown, never used to decide),
     ``last_acc`` (the last epoch's), ``rate`` (spikes per neuron per step, test set, last epoch),
     ``epoch_s`` (mean training time of an epoch), ``run_s`` (the whole run), ``steps`` (optimiser steps),
-    ``sops`` and ``energy_pj`` (per sample, on the first test batch), ``saved_bytes`` (per sample, one
-    training batch).  ``loaders``: ``(train, val, test)`` of :func:`snnlib.data.split_loaders`.
+    ``sops`` and ``energy_pj`` (per sample, on the first test batch: the synapses, the papers' count),
+    ``neuron_energy_pj`` (the neurons' own updates, :data:`snnlib.energy.NEURON_UPDATE_MACS`, reported beside:
+    a PSN's row of W per step, a LIF's few multiply-adds), ``saved_bytes`` (per sample, one training batch).  ``loaders``: ``(train, val, test)`` of :func:`snnlib.data.split_loaders`.
 
     Defined in chapter 08 (Side by side), section "Exercises".
     """
@@ -366,7 +367,7 @@ def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int =
     # spike-driven, and an input bin holding more than one event costs a MAC (SynA's convention)
     rep = energy.energy_report(model, x_test, T=T, batch_size=x_test.shape[1],
                                encoding=() if task.spiking_input else "first",
-                               nonbinary="mac" if task.spiking_input else "ac")
+                               nonbinary="mac" if task.spiking_input else "ac", neuron_updates=True)
     train.reset_states(model)
     x_train = next(iter(train_loader))[0].to(device)
     saved = saved_bytes(model, x_train) / x_train.shape[1]
@@ -375,11 +376,13 @@ def train_one(kind: str, task: Task, scale: Optional[str] = None, *, seed: int =
             "selected_epoch": int(chosen["selected_epoch"]), "max_acc": max(e["test_acc"] for e in hist.epochs),
             "last_acc": float(hist.last["test_acc"]), "rate": float(hist.last["test_rate"]),
             "epoch_s": sum(epoch_s) / len(epoch_s), "steps": len(train_loader) * len(hist.epochs),
-            "sops": rep.sops, "energy_pj": rep.energy_pj, "saved_bytes": saved, "T": T,
+            "sops": rep.sops, "energy_pj": rep.energy_pj, "neuron_energy_pj": rep.neuron_energy_pj,
+            "saved_bytes": saved, "T": T,
             "run_s": time.perf_counter() - start}
 
 
-METRICS = ("acc", "val_acc", "max_acc", "last_acc", "rate", "epoch_s", "run_s", "sops", "energy_pj", "saved_bytes")
+METRICS = ("acc", "val_acc", "max_acc", "last_acc", "rate", "epoch_s", "run_s", "sops", "energy_pj",
+           "neuron_energy_pj", "saved_bytes")
 
 
 def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -94,18 +94,21 @@ def summary_table(rec: dict[str, Any], task: str) -> "results.Table":
             mark = " (expected to fail)"
         rows.append([NEURONS[kind].label + mark, results.format_measured(row.to_dict()), per_seed,
                      f"{r['rate']:.3f}", f"{r['sops'] / 1e3:,.1f}", f"{r['energy_pj'] / 1e3:,.1f}",
-                     f"{r['epoch_s']:.3f}", f"{r['saved_bytes'] / 1024:,.1f}"])
+                     f"{r['neuron_energy_pj'] / 1e3:,.1f}", f"{r['epoch_s']:.3f}", f"{r['saved_bytes'] / 1024:,.1f}"])
     n = len(rec["seeds"])
     chance = _acc(rows_, m, m["neurons"][0], task).chance
     return results.Table(
-        header=["neuron", "accuracy", "per seed (spread)", "spikes", "kSOPs", "nJ", "s/epoch", "KiB saved"],
-        rows=rows, numeric=(1, 3, 4, 5, 6, 7),
+        header=["neuron", "accuracy", "per seed (spread)", "spikes", "kSOPs", "nJ", "neuron nJ", "s/epoch",
+                "KiB saved"],
+        rows=rows, numeric=(1, 3, 4, 5, 6, 7, 8),
         caption=f"{m['task_labels'][task]} (chance {chance:.1f}%), scale {rec['scale']}, seeds {rec['seeds']} "
                 f"(mean over {n})",
         notes=[f"accuracy: test accuracy at the epoch chosen on a validation split, mean ± std; per seed: each "
                f"seed's value where the seeds spread by {BIMODAL_STD:g} points or more; spikes: per neuron per "
                "step, on the test set after the last epoch; kSOPs and nJ: synaptic operations and energy per sample "
-               "(45 nm, E_MAC 4.6 pJ, E_AC 0.9 pJ), snnlib.energy on one test batch"
+               "(45 nm, E_MAC 4.6 pJ, E_AC 0.9 pJ), snnlib.energy on one test batch; neuron nJ: the neurons' "
+               "own updates as MACs (a LIF's charge, a PSN's row of W per step; snnlib.energy.NEURON_UPDATE_MACS), "
+               "beside the synaptic nJ, not in it"
                + (", every layer spike-driven (the input is events or spikes)" if spiking else "")
                + "; s/epoch: the training pass of an epoch, on " + str(rec.get("device", "?"))
                + (f", {t} thread(s)" if (t := rec["config"].get("threads")) else "")
@@ -169,7 +172,9 @@ def recommend(rec: dict[str, Any], causal: dict[str, bool]) -> list[dict[str, An
     * ``low latency``: among the causal neurons (an answer at every step, none waits for the end);
     * ``streaming``: among the causal neurons without a fixed T (step by step, on sequences of any length);
     * ``memory``: accuracy at the longest delay of the memory sweep;
-    * ``energy``: the lowest mean energy per sample, among the neurons whose statistic is not at chance;
+    * ``energy``: the lowest mean energy per sample (the synapses, the papers' count), among the neurons
+      whose statistic is not at chance; ``energy, neurons' updates included``: the same with each neuron's
+      own update per step added (:data:`snnlib.energy.NEURON_UPDATE_MACS`);
     * ``training time``: the times only, with no verdict (speed is the bench's to decide).
 
     Defined in chapter 08 (Side by side), section "Which neuron should I use?".
@@ -200,12 +205,18 @@ def recommend(rec: dict[str, Any], causal: dict[str, bool]) -> list[dict[str, An
         out.append({"need": "memory", "among": f"all the neurons, at a delay of {longest} steps",
                     "candidates": kinds, "statistic": "accuracy (%)", "values": {k: mem[k].mean for k in kinds}, **t})
     learned = [k for k in kinds if not stat[k].at_chance]
-    if learned:
-        energy = {k: Row(f"{NEURONS[k].label}: energy per sample, mean over tasks", "energy per sample (nJ)", "nJ",
-                         [sum(m["table"][t][k]["per_seed_energy_pj"][i] for t in m["tasks"]) / len(m["tasks"]) / 1e3
+    # energy twice: the synapses only (the papers' count), then with each neuron's own update added
+    # (NEURON_UPDATE_MACS: a PSN's row of W per step weighs against it); records without it skip the second
+    with_neurons = learned and all("per_seed_neuron_energy_pj" in m["table"][t][k] for t in m["tasks"] for k in learned)
+    for need, keys in (("energy", ("per_seed_energy_pj",)),
+                       ("energy, neurons' updates included", ("per_seed_energy_pj", "per_seed_neuron_energy_pj"))):
+        if not learned or (len(keys) > 1 and not with_neurons):
+            continue
+        energy = {k: Row(f"{NEURONS[k].label}: {need} per sample, mean over tasks", "energy per sample (nJ)", "nJ",
+                         [sum(m["table"][t][k][key][i] for t in m["tasks"] for key in keys) / len(m["tasks"]) / 1e3
                           for i in range(len(rec["seeds"]))], rec["seeds"]) for k in learned}
         t = _tier(energy, "less")
-        out.append({"need": "energy", "among": "the neurons above chance on average", "candidates": learned,
+        out.append({"need": need, "among": "the neurons above chance on average", "candidates": learned,
                     "statistic": "nJ per sample", "values": {k: energy[k].mean for k in learned}, **t})
     times = {k: sum(m["table"][t][k]["epoch_s"] for t in m["tasks"]) / len(m["tasks"]) for k in kinds}
     out.append({"need": "training time", "among": "all the neurons", "candidates": kinds, "pick": None, "tier": [],
