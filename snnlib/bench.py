@@ -789,7 +789,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     e.add_argument("--chunk", type=int, default=RESET_CHUNK, help="chunk length of the chunked fixed point")
     e.add_argument("--amplitude", type=float, default=1.5, help="the input is uniform on [0, AMPLITUDE)")
     e.add_argument("--save", default=None, help="write the table as JSON here (the chapter shows "
-                                                "results/bench_reset.json)")
+                                                "results/bench/reset.json)")
     args = parser.parse_args(argv)
     if args.what == "reset":
         if args.reps < 1 or any(T < 1 for T in args.T) or min(args.shape) < 1 or args.chunk < 1:

@@ -44,6 +44,7 @@ __all__ = [
     "E_AC_PJ",
     "E_MULT_PJ",
     "NEURON_UPDATE_MACS",
+    "script_energy",
     "is_neuron",
     "neuron_modules",
     "FiringRateMonitor",
@@ -351,3 +352,76 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
                                          input_rate=rate, encoding=is_enc, ops=ops,
                                          energy_pj=energy_pj, mac_ops=mac_ops))
     return report
+
+
+#: SynA-ResNet's released evaluation script: 3.7 pJ per multiplication, 0.9 pJ per addition
+SCRIPT_E_MULT_PJ, SCRIPT_E_ADD_PJ = 3.7, 0.9
+
+
+@torch.no_grad()
+def script_energy(model: nn.Module, x: torch.Tensor, *, batch_size: Optional[int] = None) -> dict[str, float]:
+    r"""Energy per sample by the counting of SynA-ResNet's released evaluation script
+    (``evaluation/*_Energy_consumption_and_firing_rate_calculation.py``), measured on ``model(x)``.
+
+    The script's rules, reproduced as they are:
+
+    * a convolution costs :math:`(C_{in} k^2 - 1)\,C_{out} H_{out} W_{out}` operations per step (the
+      additions of each output's dot product); the first convolution's as MACs, every later one's as
+      accumulates times its input's non-zero rate;
+    * every BatchNorm costs one MAC per output element and step (:math:`C H W T`), not only the stem's;
+    * the fully connected head costs :math:`C_{in} C_{out}` multiplications and :math:`C_{in}^2` additions
+      per step (the script's formula, :math:`C_{in}^2`, as written);
+    * :math:`E = 3.7\,\mathrm{pJ} \times \mathrm{mult} + 0.9\,\mathrm{pJ} \times \mathrm{add}`, a MAC
+      being one of each;
+    * the attention modules' MACs are added to the count *after* the energy is computed: the energy leaves
+      them out.  They are not counted here either.
+
+    Returns ``mac``, ``ac``, ``bn_mac``, ``linear_mult``, ``linear_add`` (per sample) and ``energy_pj``.
+    ``batch_size`` defaults to ``x.shape[0]`` (static images ``[N, C, H, W]``) or ``x.shape[1]`` (time-first).
+
+    Defined in chapter 07 (SynA-ResNet), section "What the open gates learned, step by step".
+    """
+    counts = {"mac": 0.0, "ac": 0.0, "bn_mac": 0.0, "linear_mult": 0.0, "linear_add": 0.0}
+    first: list[nn.Module] = []
+
+    def conv_hook(module, inputs, output):
+        inp = inputs[0]
+        ops = ((module.in_channels // module.groups) * math.prod(module.kernel_size) - 1) * output.numel()
+        if not first:
+            first.append(module)
+        if module is first[0]:
+            counts["mac"] += ops
+        else:
+            counts["ac"] += ops * float(torch.count_nonzero(inp)) / inp.numel()
+
+    def bn_hook(module, inputs, output):
+        counts["bn_mac"] += output.numel()
+
+    def linear_hook(module, inputs, output):
+        rows = inputs[0].numel() / module.in_features
+        counts["linear_mult"] += rows * module.in_features * module.out_features
+        counts["linear_add"] += rows * module.in_features * module.in_features
+
+    hooks = []
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+            hooks.append(m.register_forward_hook(bn_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(linear_hook))
+    was_training = model.training
+    model.eval()
+    try:
+        model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    n = batch_size if batch_size is not None else (x.shape[0] if x.dim() == 4 else x.shape[1])
+    per = {k: v / n for k, v in counts.items()}
+    mac = per["mac"] + per["bn_mac"]
+    mult = mac + per["linear_mult"]
+    add = mac + per["ac"] + per["linear_add"]
+    return {**per, "energy_pj": SCRIPT_E_MULT_PJ * mult + SCRIPT_E_ADD_PJ * add}
+

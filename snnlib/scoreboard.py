@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from . import registry
+from .viz import MAX_WIDTH_IN
 from .results import (_md_escape, _md_table, claim_sentence, _mismatch, _number, _paper, _scale_label, device_matches_scale,  # noqa: F401
                       load_results, record_table)
 
@@ -55,7 +56,9 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
             continue
         y = list(range(len(rows)))[::-1]
         same = rec["scale"] != "ci"
-        fig = Figure(figsize=(7.2, 0.7 + 0.27 * len(rows) * (1.6 if same else 1)), dpi=110, layout="constrained")
+        # the book's figure style (snnlib.viz): the column's width, fonts of 10 pt or more, 150 dpi
+        fig = Figure(figsize=(MAX_WIDTH_IN, 0.9 + 0.34 * len(rows) * (1.6 if same else 1)), dpi=150,
+                     layout="constrained")
         axes = [fig.add_subplot(1, 1, 1)] if same else list(fig.subplots(1, 2, sharey=True))
         ax_m, ax_p = axes[0], axes[-1]
         bar = 0.4 if same else 0.62
@@ -68,7 +71,7 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
             if r.get("per_seed"):
                 ax_m.plot(r["per_seed"], [yy + off] * len(r["per_seed"]), "k.", ms=2.5)
             top = max([r["measured"] + std, *(r.get("per_seed") or [])])
-            ax_m.text(top + 1, yy + off, _number(r["measured"], "%"), va="center", fontsize=6.5)
+            ax_m.text(top + 1, yy + off, _number(r["measured"], "%"), va="center", fontsize=10)
         for yy, n in zip(y, papers):
             if n is None:
                 continue
@@ -76,24 +79,24 @@ def scoreboard_figures(records: list[dict[str, Any]], out_dir: os.PathLike | str
             span = _range(n.value_text) if n.value is None else None
             if n.value is not None:
                 ax_p.barh(yy - off, n.value, height=bar, color=_PAPER, hatch=hatch)
-                ax_p.text(n.value + 1, yy - off, n.value_text or f"{n.value:g}", va="center", fontsize=6.5)
+                ax_p.text(n.value + 1, yy - off, n.value_text or f"{n.value:g}", va="center", fontsize=10)
             elif span:
                 ax_p.barh(yy - off, span[1] - span[0], left=span[0], height=bar, color=_PAPER, alpha=0.45, hatch=hatch)
                 ax_p.text(span[1] + 1, yy - off, f"{n.value_text} ({n.what.split(', ')[-1]})", va="center",
-                          fontsize=6.5)
-        ax_m.set_yticks(y, [str(r["label"]) for r in rows], fontsize=7.5)
+                          fontsize=10)
+        ax_m.set_yticks(y, [str(r["label"]) for r in rows], fontsize=10)
         if same:
             from matplotlib.patches import Patch
 
             ax_m.legend(handles=[Patch(color=_MEASURED, label=f"measured: {rec['dataset']} ({_scale_label(rec)})"),
-                                 Patch(color=_PAPER, label=f"paper: {paper_ds}")], fontsize=7, ncol=2,
+                                 Patch(color=_PAPER, label=f"paper: {paper_ds}")], fontsize=10, ncol=2,
                         loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         else:
-            ax_m.set_title(f"measured: {rec['dataset']} ({_scale_label(rec)})", fontsize=8, color=_MEASURED)
-            ax_p.set_title(f"paper: {paper_ds}", fontsize=8, color=_PAPER)
+            ax_m.set_title(f"measured: {rec['dataset']} ({_scale_label(rec)})", fontsize=10, color=_MEASURED)
+            ax_p.set_title(f"paper: {paper_ds}", fontsize=10, color=_PAPER)
         for a in axes:
-            a.set_xlabel("accuracy (%)", fontsize=7.5)
-            a.tick_params(labelsize=7)
+            a.set_xlabel("accuracy (%)", fontsize=10)
+            a.tick_params(labelsize=10)
             a.grid(axis="x", alpha=0.3)
             a.set_xlim(0, 118 if a is ax_p and not same and any(n and n.value is None for n in papers) else 108)
         fig.savefig(out_dir / _figure_name(rec))

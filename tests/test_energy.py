@@ -156,3 +156,29 @@ def test_every_neuron_of_chapter_08_has_an_update_cost():
     for key in compare.NEURONS:
         neuron = compare.NEURONS[key].build(16, 4)
         assert type(neuron).__name__ in NEURON_UPDATE_MACS, key
+
+
+def test_the_synA_scripts_energy_convention_by_hand():
+    """SynA-ResNet's evaluation script, on a two-conv network: (Cin k^2 - 1) per output, the first conv as
+    MACs, the second as ACs times its input's rate, every BN as one MAC per output, the head as
+    Cin Cout multiplications and Cin^2 additions; 3.7 pJ per multiplication, 0.9 per addition."""
+    from snnlib.energy import script_energy
+
+    class Step(nn.Module):
+        def forward(self, v):
+            return (v > 0).float()
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), Step(),
+                        nn.Conv2d(2, 2, 3, padding=1), nn.BatchNorm2d(2), Step(), nn.Flatten(), nn.Linear(32, 3))
+    x = torch.randn(2, 1, 4, 4)
+    spikes = net[2](net[1].eval()(net[0](x)))
+    rate = float(spikes.count_nonzero()) / spikes.numel()
+    e = script_energy(net, x)
+    assert e["mac"] == (1 * 9 - 1) * 2 * 4 * 4                       # 256
+    assert e["bn_mac"] == 2 * (2 * 4 * 4)                             # two BNs, 32 outputs each
+    assert abs(e["ac"] - (2 * 9 - 1) * 2 * 4 * 4 * rate) < 1e-9       # 544 x rate
+    assert e["linear_mult"] == 32 * 3 and e["linear_add"] == 32 * 32
+    mult = 256 + 64 + 96
+    add = 256 + 64 + e["ac"] + 1024
+    assert abs(e["energy_pj"] - (3.7 * mult + 0.9 * add)) < 1e-9

@@ -106,7 +106,7 @@ def test_every_figure_cell_left_an_image(chapter):
 COLUMN_IN = 688 / 96
 #: high-DPI output: at least this many pixels per inch of figure
 MIN_DPI = 144
-SMALL_FONT = re.compile(r"fontsize\s*=\s*(\d+(?:\.\d+)?)")
+SMALL_FONT = re.compile(r"(?:fontsize|labelsize)\s*=\s*(\d+(?:\.\d+)?)")
 
 
 def figure_sizes(nb) -> list[tuple[int, float, float]]:

@@ -145,9 +145,13 @@ def test_scoreboard_is_narrow_states_the_setting_once_and_draws_paper_against_me
     assert set(figures) == {("psn-neurons", "ci"), ("psn-neurons", "gpu")}
     import matplotlib.image
 
+    from PIL import Image
+
     for name in figures.values():
         img = matplotlib.image.imread(tmp_path / name)
-        assert img.shape[1] <= 1000 and img[..., :3].std() > 0.05  # a real, non-blank figure within the column
+        dpi = Image.open(tmp_path / name).info["dpi"][0]
+        # a real, non-blank figure within the 688 px column (7.17 in at 96 px per inch), drawn at high DPI
+        assert img.shape[1] / dpi <= 688 / 96 and dpi >= 144 and img[..., :3].std() > 0.05
     md = scoreboard.scoreboard_markdown(records=recs, figures=figures, figure_dir="figs")
     assert "![psn-neurons at ci: measured against the paper](figs/psn-neurons-ci.png)" in md
     tables = [ln for ln in md.splitlines() if ln.startswith("|")]

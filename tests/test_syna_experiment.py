@@ -119,3 +119,15 @@ def test_gpu_path_end_to_end_on_cpu_cifar10_under_autocast(monkeypatch, tmp_path
     assert len(list((tmp_path / "runs").glob("syna-orrc-gpu/*/last.pt"))) == len(E.NETS)
     assert all(0 <= m["selected_test_acc"] <= 1 for m in rec["metrics"].values())
     assert rec["metrics"]["syna"]["pruned_equal"]
+
+
+def test_the_released_forward_evaluates_each_or_twice_with_stateful_neurons():
+    pytest.importorskip("spikingjelly")
+    torch.manual_seed(0)
+    d = E.released_double_or(torch.rand(4, 8, 2, 6, 6), seed=0)
+    a1, b1, a2, b2 = d["a1b1a2b2"]
+    # Python's order: block, sample for the sum, then block, sample again for the product
+    assert torch.equal(d["released"], a1 + b1 - a2 * b2)
+    assert torch.equal(d["once"], a1 + b1 - a1 * b1)                 # a reset network's first call is A1, B1
+    assert d["second_call_differs"] > 0                               # the membranes were kept between calls
+    assert d["nonbinary"] > 0 and set(d["released"].unique().tolist()) <= {-1.0, 0.0, 1.0, 2.0}

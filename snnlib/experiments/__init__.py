@@ -93,7 +93,10 @@ def get(name: str) -> Experiment:
 
 def not_run_yet(name: str, scale: str = "gpu") -> str:
     """Markdown for a page that shows ``name``'s ``scale`` record when one is committed: what the run is,
-    the command that makes it, and where its record will appear (never a dead end on the static page)."""
+    the command that makes it, and where its record will appear (never a dead end on the static page).
+
+    Defined in chapter 02 (Parallel Spiking Unit), section "Reproduction at gpu".
+    """
     exp = get(name)
     if scale not in exp.datasets:
         raise ValueError(f"scale={scale!r}: {name} has no such scale; its scales: {', '.join(exp.datasets)}")

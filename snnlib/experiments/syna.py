@@ -42,7 +42,7 @@ from . import Experiment, register, runs_dir, mean_std
 
 
 __all__ = ["NETS", "LABELS", "settings", "build_model", "train_one", "syna_energy", "test_logits",
-           "prune_on", "set_per_sample", "batch_axis_difference", "mask_statistics", "run_syna"]
+           "prune_on", "set_per_sample", "batch_axis_difference", "released_double_or", "mask_statistics", "run_syna"]
 
 NETS = ("add", "or", "syna", "syna-open")
 LABELS = {"add": "SEW-ResNet (ADD)", "or": "OR-ResNet (ORRC)", "syna": "SynA-ResNet (gates as released)",
@@ -199,6 +199,51 @@ def set_per_sample(model: nn.Module, per_sample: bool) -> None:
 
 
 @torch.no_grad()
+@torch.no_grad()
+def released_double_or(x: torch.Tensor, *, seed: int = 0, bn_gamma: float = 1.5) -> dict[str, Any]:
+    """The released forward's OR, ``(block(x) + sample(x)) - (block(x) * sample(x))``, on two small
+    spikingjelly branches (conv, BN, multi-step ``LIFNode`` with the release's settings, torch backend) and
+    input ``x`` ``[T, N, C, H, W]``: Python calls each branch twice, and the LIFs keep their membranes
+    between calls, so the result is :math:`A_1 + B_1 - A_2 B_2`, not the OR of one evaluation, at twice the
+    compute.  Returns ``released`` and ``once`` (the OR of one evaluation), and the shares of outputs that
+    are neither 0 nor 1 (``nonbinary``), that differ from ``once`` (``differ``) and of second-call spikes
+    that differ from the first (``second_call_differs``).  BN runs in training mode with ``bn_gamma``, so
+    that the branches fire.
+
+    Defined in chapter 07 (SynA-ResNet), section "The released forward evaluates each OR twice".
+    """
+    import torch.nn as nn_
+    from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+    torch.manual_seed(seed)
+
+    def branch() -> nn_.Module:
+        c = x.shape[2]
+        return nn_.Sequential(layer.Conv2d(c, c, 3, padding=1, bias=False), layer.BatchNorm2d(c),
+                              neuron.LIFNode(v_threshold=1.0, v_reset=0.0, detach_reset=True, tau=2.0,
+                                             surrogate_function=surrogate.ATan()))
+
+    block, sample = branch(), branch()
+    net = nn_.ModuleDict({"block": block, "sample": sample})
+    functional.set_step_mode(net, "m")
+    for m in net.modules():
+        if isinstance(m, nn_.BatchNorm2d):
+            m.weight.fill_(bn_gamma)
+    net.train()
+    functional.reset_net(net)
+    released = (block(x) + sample(x)) - (block(x) * sample(x))        # the release's line, as written
+    functional.reset_net(net)
+    a1, b1 = block(x), sample(x)
+    a2, b2 = block(x), sample(x)
+    functional.reset_net(net)
+    a, b = block(x), sample(x)
+    once = a + b - a * b
+    return {"released": released, "once": once, "a1b1a2b2": (a1, b1, a2, b2),
+            "nonbinary": float(((released != 0) & (released != 1)).float().mean()),
+            "differ": float((released != once).float().mean()),
+            "second_call_differs": float(torch.cat([(a2 != a1).flatten(), (b2 != b1).flatten()]).float().mean())}
+
+
 def batch_axis_difference(model: SynAResNet, x: torch.Tensor, *, seed: int = 0) -> dict[str, float]:
     """What the released batch-axis gate changes on batch ``x``, against the per-sample gate: the
     fraction of gate values that differ, the fraction of predictions that change, and for each gate
@@ -274,7 +319,8 @@ def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, A
                 run = {"selected_test_acc": chosen["test_acc"], "selected_epoch": chosen["selected_epoch"],
                        "max_test_acc": h.best("test_acc"), "final_test_acc": h.last["test_acc"],
                        "train_loss": h.last["train_loss"], "wall_s": wall,
-                       "energy_ac": syna_energy(model, x), "energy_mac": syna_energy(model, x, nonbinary="mac")}
+                       "energy_ac": syna_energy(model, x), "energy_mac": syna_energy(model, x, nonbinary="mac"),
+                       "energy_script": energy.script_energy(model, x)}
                 if isinstance(model, SynAResNet):
                     p = prune_on(model, test)
                     hist.append(gate_rates(model, test, per_step=True))
@@ -297,6 +343,10 @@ def run_syna(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str, A
                     v, sd_ = mean_std(vals)
                     m[f"{key}_{conv}"], m[f"{key}_{conv}_std"] = v, sd_
                     m[f"per_seed_{key}_{conv}"] = vals
+            # the release's evaluation script's count (every BN as MACs; attention left out): beside ours
+            vals = [r["energy_script"]["energy_pj"] for r in runs]
+            m["energy_pj_script"], m["energy_pj_script_std"] = mean_std(vals)
+            m["per_seed_energy_pj_script"] = vals
             m["spikes_per_neuron"], m["spikes_per_neuron_std"] = mean_std(
                 [r["energy_ac"]["spikes_per_neuron"] for r in runs])
             m["per_seed_spikes_per_neuron"] = [r["energy_ac"]["spikes_per_neuron"] for r in runs]
