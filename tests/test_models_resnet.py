@@ -171,8 +171,10 @@ def test_network_shapes_and_firing_maps(family):
     assert model(x.unsqueeze(0).expand(3, *x.shape)).shape == (3, 5, 10)
     maps = R.firing_maps(model, x)
     assert len(maps) == 6 and maps[0].shape == (4, 8, 8) and maps[-1].shape == (16, 2, 2)
-    if family != "sew":
+    if family not in ("sew", "wo_lif"):
         assert all(float(m.min()) >= 0 and float(m.max()) <= 1 for m in maps)
+    if family == "wo_lif":      # no neuron after the sum: the next block's convolution reads real values
+        assert any(float(m.min()) < 0 for m in maps[1:])
 
 
 def test_connect_is_pluggable():
@@ -237,3 +239,15 @@ def test_ms_block_equals_spikingjellys(stride, c_in):
         yb.backward(g)
         close = torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-5)
         assert close == (alpha == 2.0)  # the same surrogate agrees; the paper's Rect(1) does not
+
+
+def test_wo_lif_is_the_vanilla_block_without_the_neuron_after_the_sum():
+    torch.manual_seed(0)
+    van, wo = R.Block("vanilla", 3, 3), R.Block("wo_lif", 3, 3)
+    wo.load_state_dict(van.state_dict())
+    x = (torch.rand(2, 4, 3, 5, 5) < 0.4).float()
+    with torch.no_grad():
+        total = van.residual(x) + van.shortcut(x)
+        assert torch.equal(wo(x), total)                    # the sum itself, real-valued
+        van.spike2.reset()
+        assert torch.equal(van(x), van.spike2(total))       # the vanilla block fires on it

@@ -6,12 +6,12 @@ and MS-ResNet at growing depth on CIFAR-10: the plain network and the vanilla Re
 ``ms-degradation`` repeats the comparison with :mod:`snnlib.models.resnet` (plain, vanilla, SEW and MS on
 one skeleton, the same neuron everywhere):
 
-* ``ci``: the four families at depths 8 and 32, width 8, T = 4, 3 epochs on 410 of the scikit-learn digits
+* ``ci``: the five families (the paper's four and its W/O LIF ablation) at depths 8 and 32, width 8, T = 4, 3 epochs on 410 of the scikit-learn digits
   (8 x 8; 102 more are the validation split), 5 seeds.  In 21 optimiser steps this measures trainability
   in few steps, not the paper's degradation after 200 epochs;
 * ``gpu``: CIFAR-10, vanilla and MS at depths 20 and 56, width 16, 3 epochs of the first 15,000 training
   images, one seed (sized to 20 minutes on a T4: :mod:`snnlib.gpu_budget`);
-* ``full``: the four families at depths 20 to 110 for 200 epochs.
+* ``full``: the five families at depths 20 to 110 for 200 epochs.
 
 Each network picks its epoch on the validation split (:meth:`snnlib.train.History.selected`); the test
 accuracy there is what the rows report.  Per family and depth the record also holds the final training
@@ -42,7 +42,7 @@ __all__ = ["LABELS", "INITS", "EXPECTED_FAILURE", "settings", "build_model", "tr
            "isometry", "run_degradation"]
 
 LABELS = {"plain": "plain (no shortcut)", "vanilla": "vanilla spiking ResNet", "sew": "SEW-ResNet (ADD)",
-          "ms": "MS-ResNet"}
+          "ms": "MS-ResNet", "wo_lif": "vanilla W/O LIF"}
 #: the two initialisations of the isometry table: BN2's gamma per family (None: the family's own) and a name
 INITS = {"own": None, "zero-gamma": 0.0}
 #: the depth beyond which the paper's Table II shows a family degrading on CIFAR-10 (plain 14, vanilla 20):
@@ -239,6 +239,12 @@ def _rows_and_claims(s: dict[str, Any], seeds: list[int], metrics: dict[str, Any
         if has("sew"):
             claims.append(judge(f"SEW-ResNet is less accurate at depth {d1} than at depth {d0}",
                                 acc["sew", d1], acc["sew", d0], direction="less", source="ours"))
+        if has("wo_lif"):
+            m = registry.margin("ms_resnet/no_degradation")
+            claims.append(judge(f"The vanilla ResNet without the neuron after the sum (W/O LIF) does not degrade: "
+                                f"depth {d1} is within {m.value:g} points of depth {d0}",
+                                acc["wo_lif", d1], acc["wo_lif", d0], direction="equivalent", margin=m.value,
+                                margin_reason=m.reason, source="ms_resnet/cifar10/depth"))
     if has("ms"):
         spn = Row(f"MS-ResNet-{d1}, spikes per neuron", f"spikes per neuron over T = {s['T']} (rate x T), test images",
                   "spikes", metrics[f"ms-{d1}"]["per_seed_spikes_per_neuron"], seeds,

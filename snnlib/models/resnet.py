@@ -49,14 +49,14 @@ __all__ = ["FAMILIES", "BN2_GAMMA", "SHORTCUT_GAMMA", "ms_lif", "add", "and_", "
            "block_gradient_norms", "gradient_ratio", "state_change_probability", "jacobian_singular_values", "ssim", "firing_maps",
            "ms_block_state_from_spikingjelly"]
 
-Family = Literal["plain", "vanilla", "sew", "ms"]
+Family = Literal["plain", "vanilla", "sew", "ms", "wo_lif"]
 #: the four networks of the chapter: no shortcut, LIF after the sum, spike-element-wise sum, membrane sum
-FAMILIES: tuple[str, ...] = ("plain", "vanilla", "sew", "ms")
+FAMILIES: tuple[str, ...] = ("plain", "vanilla", "sew", "ms", "wo_lif")
 Connect = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 #: the initial BN gamma: 0.5 (V_th) for the stem and BN1 everywhere; BN2 and the shortcut's BN per family
 #: (MS: its paper's; the others: tdBN's, V_th / sqrt(2) for each of two BNs summed before a neuron)
-BN2_GAMMA = {"plain": 0.5, "vanilla": 0.5 / math.sqrt(2), "sew": 0.5, "ms": 0.0}
-SHORTCUT_GAMMA = {"plain": 0.5, "vanilla": 0.5 / math.sqrt(2), "sew": 0.5, "ms": 0.5}
+BN2_GAMMA = {"plain": 0.5, "vanilla": 0.5 / math.sqrt(2), "sew": 0.5, "ms": 0.0, "wo_lif": 0.5 / math.sqrt(2)}
+SHORTCUT_GAMMA = {"plain": 0.5, "vanilla": 0.5 / math.sqrt(2), "sew": 0.5, "ms": 0.5, "wo_lif": 0.5 / math.sqrt(2)}
 
 
 def ms_lif(alpha: float = 1.0) -> LIF:
@@ -146,11 +146,18 @@ def _check_family(family: str) -> str:
 
 
 class Block(nn.Module):
-    r"""One basic block of ``family`` (``"plain"``, ``"vanilla"``, ``"sew"`` or ``"ms"``), ``[T, N, C, H, W]``.
+    r"""One basic block of ``family`` (``"plain"``, ``"vanilla"``, ``"sew"``, ``"ms"`` or ``"wo_lif"``),
+    ``[T, N, C, H, W]``.
 
     .. math::
         \text{plain: } SN(F(s)),\quad \text{vanilla: } SN(F(s) + D(s)),\quad
-        \text{SEW: } G(SN(F(s)), D(s)),\quad \text{MS: } BN_2(C_2(SN(BN_1(C_1(SN(x)))))) + D(x)
+        \text{SEW: } G(SN(F(s)), D(s)),\quad \text{MS: } BN_2(C_2(SN(BN_1(C_1(SN(x)))))) + D(x),\quad
+        \text{W/O LIF: } F(x) + D(x)
+
+    W/O LIF is the paper's Table II ablation: the vanilla block without the neuron after the sum.  Its
+    output is real-valued, so the next block's first convolution is not spike-driven, and that convolution
+    and the previous block's second one, with only BN and a sum between them, are linear and fuse into one
+    (a 5 x 5 on the residual path): the reason the paper gives for MS's extra neuron before each convolution.
 
     with :math:`F = BN_2 \circ C_2 \circ SN \circ BN_1 \circ C_1` and :math:`D` the shortcut: the identity,
     or ``downsample`` (1 x 1 convolution and BN, plus a neuron for SEW) when ``stride`` or the width
@@ -167,7 +174,7 @@ class Block(nn.Module):
         bn2_gamma: BN2's initial :math:`\gamma` (default None: the family's own, :data:`BN2_GAMMA`); 0 gives
             every family MS's zero-:math:`\gamma` initialisation, for a comparison under one initialisation.
 
-    Defined in chapter 06 (MS-ResNet), section "Three residual blocks".
+    Defined in chapter 06 (MS-ResNet), section "Three residual blocks, and the ablation that motivates MS".
     """
 
     def __init__(self, family: Family, in_channels: int, out_channels: int, stride: int = 1, *,
@@ -208,7 +215,7 @@ class Block(nn.Module):
             return self.spike2(self.connect(r, self.shortcut(x)))
         if self.family == "sew":
             return self.connect(self.spike2(r), self.shortcut(x))
-        return self.connect(r, self.shortcut(x))
+        return self.connect(r, self.shortcut(x))          # MS, and W/O LIF: no neuron after the sum
 
     def extra_repr(self) -> str:
         return f"family={self.family!r}, connect={getattr(self.connect, '__name__', self.connect)}"
@@ -419,7 +426,8 @@ def firing_maps(model: SpikingResNet, x: torch.Tensor) -> list[torch.Tensor]:
     """What each block's first convolution receives, averaged over time and samples: one ``[C, H, W]``
     map per block, in order.  For the plain, vanilla and SEW blocks that is the block's input (spikes;
     SEW's sums can reach 2 and more); for the MS block, the spikes of its first neuron on the block's
-    membrane-like input.  Each map is a firing rate per neuron.
+    membrane-like input.  Each map is a firing rate per neuron, except W/O LIF's: with no neuron after the
+    sum, its blocks' convolutions read the real-valued sums.
 
     Defined in chapter 06 (MS-ResNet), section "Firing patterns through a network".
     """
