@@ -135,7 +135,7 @@ def format_measured(row: Mapping[str, Any]) -> str:
     """A record row's measured value, as every table of the book prints it: ``92.78 ± 1.00%`` (mean ± sample
     standard deviation when the row has ``n`` > 1 seeds), ``97.50%``, ``3.1 ms``; ``-`` when not measured.
 
-    Defined in chapter 03 (ParaLIF), section "Reproduction: the firing functions against LIF".
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
     """
     unit = row.get("unit", "")
     value, std, n = row.get("measured"), row.get("std"), row.get("n")
@@ -417,7 +417,10 @@ def _signed(x: Optional[float], unit: str) -> str:
 
 def claim_sentence(c: Mapping[str, Any]) -> str:
     """One claim as a Markdown sentence: the verdict in bold, the statement, then the evidence (the mean
-    paired difference, its 95% interval and the number of seeds), or why it could not be tested."""
+    paired difference, its 95% interval and the number of seeds), or why it could not be tested.
+
+    Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the neuron comparison".
+    """
     verdict = c["verdict"]
     head = f"**{_VERDICT_WORDS.get(verdict, verdict)}**: {c['statement']}"
     if verdict == "untestable at this scale":

@@ -105,4 +105,21 @@ def test_the_paper_tau2_lifs_are_declared_expected_failures_only_at_ci(monkeypat
     assert set(calls) == set(psn_exp.KINDS)
     assert rows["LIF, τ = 2"].expected_failure and rows["LIF without reset, τ = 2"].expected_failure
     assert rows["PSN"].expected_failure is None and rows["LIF, τ = 16"].expected_failure is None
-    assert len(out["claims"]) == 10 and all(c.b in rows for c in out["claims"])
+    # 10 claims of the neuron comparison, and 2 of the readout ablation (the masked PSN read at its last step)
+    assert len(out["claims"]) == 12 and all(c.b in rows for c in out["claims"])
+    last = rows["masked PSN, k = 64, last-step readout"]
+    assert last.expected_failure is None and psn_exp.READOUT_LAST in out["metrics"]
+
+
+def test_the_last_step_readout_keeps_the_last_step_of_the_same_network():
+    torch.manual_seed(0)
+    full = psn_exp.sequence_net("masked_psn", T=8, features=1, classes=3, hidden=4, k=8).eval()
+    last = psn_exp.sequence_net("masked_psn", T=8, features=1, classes=3, hidden=4, k=8, readout_steps=1).eval()
+    last.load_state_dict(full.state_dict())
+    x = torch.rand(8, 5, 1)
+    with torch.no_grad():
+        assert last(x).shape == (1, 5, 3) and torch.equal(last(x)[0], full(x)[-1])
+    with pytest.raises(ValueError, match="readout_steps=0"):
+        psn_exp.sequence_net("psn", T=8, features=1, classes=3, readout_steps=0)
+    with pytest.raises(ValueError, match="ci scale only"):
+        psn_exp.build_model("psn", "gpu", 3, 10, readout_steps=1)

@@ -40,12 +40,14 @@ from ..records import Row, judge, seed_list
 from ..utils import seed_everything, torch_threads
 from . import Experiment, register, runs_dir, mean_std
 
-__all__ = ["NEURONS", "FAIR", "KINDS", "LABELS", "make_neuron", "lambda_schedule", "lambda_one_epochs",
+__all__ = ["NEURONS", "FAIR", "READOUT_LAST", "KINDS", "LABELS", "make_neuron", "lambda_schedule", "lambda_one_epochs",
            "band_init_", "sequence_net", "scifar_net", "settings", "build_model", "train_neuron", "fit_neuron", "paper_key",
            "label", "run_neurons", "run_order", "seeds_of", "NEURON_CAVEATS", "ORDER_CAVEATS"]
 
 #: the paper's five neurons, in the order of its table
 NEURONS = ("psn", "masked_psn", "sliding_psn", "lif", "lif_no_reset")
+#: ours (ci): the masked PSN at k = T trained and read at its last step only (chapter 01's readout ablation)
+READOUT_LAST = "masked_psn_last"
 #: ours: a LIF whose time constant suits the task (``settings(scale)["fair_tau"]``), beside the paper's tau = 2
 FAIR = "lif_fair"
 #: every neuron the comparison can train
@@ -144,12 +146,14 @@ def band_init_(model: nn.Module) -> nn.Module:
 
 
 def sequence_net(kind: str, T: int, features: int, classes: int, hidden: int = 64, layers: int = 2,
-                 k: Optional[int] = None, tau: Optional[float] = None) -> SequenceNet:
+                 k: Optional[int] = None, tau: Optional[float] = None,
+                 readout_steps: Optional[int] = None) -> SequenceNet:
     """:class:`snnlib.models.SequenceNet` with neuron ``kind`` (:func:`make_neuron`) in every layer.
 
     Defined in chapter 01 (Parallel Spiking Neurons), section "Reproduction: the order sweep".
     """
-    return SequenceNet(lambda: make_neuron(kind, T, k, tau), features, classes, hidden=hidden, layers=layers)
+    return SequenceNet(lambda: make_neuron(kind, T, k, tau), features, classes, hidden=hidden, layers=layers,
+                       readout_steps=readout_steps)
 
 
 def scifar_net(kind: str, classes: int, channels: int = 128, T: int = 32, k: Optional[int] = None,
@@ -178,7 +182,8 @@ def settings(scale: str) -> dict[str, Any]:
     return config.choose(
         ci={"dataset": "digits-pixels", "T": 64, "hidden": 48, "layers": 2, "epochs": 12, "order_epochs": 8,
             "batch_size": 64, "k": 64, "orders": [1, 4, 16], "order_kinds": ["masked_psn", "sliding_psn"],
-            "seeds": 5, "val_fraction": 0.2, "fair_tau": FAIR_TAU, "masked_band_init": True, "threads": 1},
+            "seeds": 5, "val_fraction": 0.2, "fair_tau": FAIR_TAU, "masked_band_init": True, "threads": 1,
+            "readout_ablation": True},
         gpu={"dataset": "scifar10", "order_dataset": "scifar100", "T": 32, "channels": 128, "epochs": 5,
              "order_epochs": 4, "train_size": 10_000, "batch_size": 128, "k": 32, "orders": [1, 4, 32],
              "order_kinds": ["masked_psn", "sliding_psn"], "seeds": 1, "val_fraction": 0.1, "fair_tau": None},
@@ -189,17 +194,20 @@ def settings(scale: str) -> dict[str, Any]:
 
 
 def build_model(kind: str, scale: str, features: int, classes: int, k: Optional[int] = None,
-                tau: Optional[float] = None) -> nn.Module:
+                tau: Optional[float] = None, readout_steps: Optional[int] = None) -> nn.Module:
     """The network of the experiments at ``scale`` with neuron ``kind`` (order ``k``, time constant ``tau``
     for the fair LIF), initialised.
 
     ``ci``: :class:`SequenceNet` on ``features`` inputs per step; ``gpu``/``full``: :class:`SCIFARNet`
-    (3 input channels; ``features`` is not used).
+    (3 input channels; ``features`` is not used).  ``readout_steps`` (``ci`` only): the trainer averages
+    the last that many steps' outputs instead of all T.
     """
     s = settings(scale)
     if scale == "ci":
         model: nn.Module = sequence_net(kind, s["T"], features, classes, hidden=s["hidden"],
-                                       layers=s["layers"], k=k, tau=tau)
+                                       layers=s["layers"], k=k, tau=tau, readout_steps=readout_steps)
+    elif readout_steps is not None:
+        raise ValueError(f"readout_steps={readout_steps!r}: the readout ablation runs at ci scale only")
     else:
         model = scifar_net(kind, classes, channels=s["channels"], T=s["T"], k=k, tau=tau)
     if s.get("masked_band_init", False):
@@ -227,7 +235,7 @@ def _loaders(name: str, scale: str, seed: int):
 
 def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optional[str] = None, seed: int = 0,
                  progress: bool = True, loaders=None, epochs: Optional[int] = None,
-                 tau: Optional[float] = None) -> train.History:
+                 tau: Optional[float] = None, readout_steps: Optional[int] = None) -> train.History:
     """Train the experiment's network with neuron ``kind`` (order ``k``) at ``scale``; returns the history,
     with the validation split's accuracy per epoch (``val_acc``) beside the test set's.
 
@@ -235,12 +243,12 @@ def train_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Opt
     ``epochs`` defaults to the scale's setting.
     """
     return fit_neuron(kind, scale, k=k, dataset=dataset, seed=seed, progress=progress, loaders=loaders,
-                      epochs=epochs, tau=tau)[0]
+                      epochs=epochs, tau=tau, readout_steps=readout_steps)[0]
 
 
 def fit_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optional[str] = None, seed: int = 0,
                progress: bool = True, loaders=None, epochs: Optional[int] = None,
-               tau: Optional[float] = None) -> tuple[train.History, nn.Module]:
+               tau: Optional[float] = None, readout_steps: Optional[int] = None) -> tuple[train.History, nn.Module]:
     """:func:`train_neuron`, returning the trained network too (chapter 01 reads its PSN's weights).
 
     Defined in chapter 01 (Parallel Spiking Neurons), section "Long-term dependencies: the gradient against lag".
@@ -251,7 +259,7 @@ def fit_neuron(kind: str, scale: str, *, k: Optional[int] = None, dataset: Optio
     train_loader, val_loader, test_loader = loaders or _loaders(name, scale, seed)
     classes = 100 if name.endswith("100") else 10
     features = train_loader.dataset.sample_shape[-1] if scale == "ci" else 3  # S-CIFAR: RGB per row
-    model = build_model(kind, scale, features, classes, k=k, tau=tau)
+    model = build_model(kind, scale, features, classes, k=k, tau=tau, readout_steps=readout_steps)
     epochs = s["epochs"] if epochs is None else epochs
     desc = label(kind, k if kind != "psn" else None, tau)
     # gpu and full runs take hours: a checkpoint per epoch lets a rerun of the same command resume
@@ -381,6 +389,19 @@ def run_neurons(scale: str, *, seed: int = 0, progress: bool = True) -> dict[str
         claims += [judge(f"The {name[p]} is more accurate than the {name[FAIR]}, a LIF whose time constant "
                          "suits the task", rows[p], rows[FAIR], source="ours")
                    for p in psns]
+    if s.get("readout_ablation"):
+        # the causal masked PSN at k = T against the full PSN: is the gap the readout's?  The trainer averages
+        # the output over the T steps, and a causal neuron's early steps have seen few pixels
+        k = s["k"]
+        runs = [train_neuron("masked_psn", scale, k=k, seed=sd, progress=progress, loaders=loaders[sd],
+                             readout_steps=1) for sd in seeds]
+        metrics[READOUT_LAST] = _over_seeds(runs, "masked_psn")
+        rows[READOUT_LAST] = _row(f"{label('masked_psn', k)}, last-step readout", "masked_psn",
+                                  metrics[READOUT_LAST], seeds, classes, None)
+        claims.append(judge(f"The {name['masked_psn']} read at its last step is more accurate than read as the "
+                            "mean over the T steps", rows[READOUT_LAST], rows["masked_psn"], source="ours"))
+        claims.append(judge(f"The {name['psn']} is more accurate than the {name['masked_psn']} read at its last "
+                            "step", rows["psn"], rows[READOUT_LAST], source="ours"))
     return {"dataset": s["dataset"], "config": {**s, "seed_list": seeds}, "metrics": metrics,
             "rows": list(rows.values()), "claims": claims, "seeds": seeds}
 

@@ -76,11 +76,18 @@ class SequenceNet(nn.Module):
     """``[T, N, F]`` -> ``layers`` x (Linear, BatchNorm1d, ``neuron()``) -> Linear -> ``[T, N, classes]``.
 
     The small network of the ``ci`` runs: the PSN paper's layer pattern (synapse, BN, neuron) on a vector
-    per step.  The readout is averaged over T by the trainer, as in the paper.
+    per step.  The readout is averaged over T by the trainer, as in the paper; with ``readout_steps`` the
+    output keeps only the last that many steps, so the trainer averages those (a causal neuron's early
+    steps have seen few inputs: chapter 01's readout ablation).
     """
 
-    def __init__(self, neuron: NeuronFactory, features: int, classes: int, hidden: int = 64, layers: int = 2):
+    def __init__(self, neuron: NeuronFactory, features: int, classes: int, hidden: int = 64, layers: int = 2,
+                 readout_steps: Optional[int] = None):
         super().__init__()
+        if readout_steps is not None and (isinstance(readout_steps, bool) or not isinstance(readout_steps, int)
+                                          or readout_steps < 1):
+            raise ValueError(f"readout_steps={readout_steps!r}; expected a positive int or None (every step)")
+        self.readout_steps = readout_steps
         blocks: list[nn.Module] = []
         for i in range(layers):
             blocks += [PerStep(nn.Sequential(nn.Linear(features if i == 0 else hidden, hidden, bias=False),
@@ -90,7 +97,12 @@ class SequenceNet(nn.Module):
         self.head = PerStep(nn.Linear(hidden, classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        out = self.head(self.features(x))
+        if self.readout_steps is None:
+            return out
+        if self.readout_steps > out.shape[0]:
+            raise ValueError(f"readout_steps={self.readout_steps} exceeds the input's T={out.shape[0]}")
+        return out[-self.readout_steps:]
 
 
 class SCIFARNet(nn.Module):
