@@ -274,7 +274,9 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
 
     ``nonbinary`` says what a non-zero input other than 1 costs in a non-encoding layer: ``"ac"`` one
     accumulate, like a spike (the default, the Spikformer convention); ``"mac"`` a multiply-accumulate,
-    as SynA argues for the 0/1/2 inputs that SEW's ADD feeds the next convolution.  With ``"mac"`` a
+    as SynA argues for the 0/1/2 inputs that SEW's ADD feeds the next convolution; ``"count"`` an
+    integer input :math:`v` costs :math:`|v|` accumulates (a 2 as two spikes, as a chip with graded
+    spikes could carry it), a non-integer one a MAC.  With ``"mac"`` a
     layer's ops split as :math:`r_1 \cdot \mathrm{MACs}` accumulates (inputs equal to 1) plus
     :math:`r_{\ne 0,1} \cdot \mathrm{MACs}` multiply-accumulates, ``mac_ops`` holding the second part.
     ``e_mac_pj`` and ``e_ac_pj`` are the costs (default 4.6 = 3.7 + 0.9 and 0.9 pJ).
@@ -285,8 +287,8 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
 
     Defined in chapter 07 (SynA-ResNet), section "Energy: E = 3.7 pJ × mult + 0.9 pJ × add".
     """
-    if nonbinary not in ("ac", "mac"):
-        raise ValueError(f"nonbinary={nonbinary!r}; expected 'ac' or 'mac'")
+    if nonbinary not in ("ac", "mac", "count"):
+        raise ValueError(f"nonbinary={nonbinary!r}; expected 'ac', 'mac' or 'count'")
     if not isinstance(T, int) or T < 1:
         raise ValueError(f"T={T!r} must be a positive int")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
@@ -300,13 +302,17 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
     def hook_for(name: str):
         def hook(module, inputs, output):
             inp = inputs[0]
-            rec = seen.setdefault(name, [module, 0, 0, 0, 0])
+            rec = seen.setdefault(name, [module, 0, 0, 0, 0, 0.0, 0])
             if name not in order:
                 order.append(name)
             rec[1] += layer_macs(module, inp, output)
             rec[2] += int(torch.count_nonzero(inp))
             rec[3] += inp.numel()
             rec[4] += int(torch.count_nonzero((inp != 0) & (inp != 1)))
+            if nonbinary == "count":
+                whole = inp == torch.round(inp)
+                rec[5] += float(torch.where(whole, inp.abs(), torch.zeros_like(inp)).sum())  # accumulates
+                rec[6] += int(torch.count_nonzero(~whole))                                # MACs
         return hook
 
     handles = [m.register_forward_hook(hook_for(n)) for n, m in model.named_modules() if isinstance(m, SYNAPTIC)]
@@ -341,12 +347,16 @@ def energy_report(model: nn.Module, x: torch.Tensor, *, T: int, batch_size: Opti
             # the monitor counted every output element: neurons x steps x samples
             report.neuron_macs += cost(module) * mon.counts.get(name, 0) / batch_size
     for name in order:
-        module, macs, nonzero, numel, other = seen[name]
+        module, macs, nonzero, numel, other, acc_count, real_count = seen[name]
         macs_per_sample = macs / batch_size
         rate = nonzero / numel if numel else 0.0
         is_enc = name in enc
         ops = macs_per_sample if is_enc else rate * macs_per_sample  # = rate x T x FLOPs
         mac_ops = (other / numel) * macs_per_sample if (nonbinary == "mac" and not is_enc and numel) else 0.0
+        if nonbinary == "count" and not is_enc and numel:
+            # each input reaches macs / numel synapses: |v| accumulates per synapse for an integer v
+            mac_ops = (real_count / numel) * macs_per_sample
+            ops = (acc_count / numel) * macs_per_sample + mac_ops
         energy_pj = ops * e_mac_pj if is_enc else (ops - mac_ops) * e_ac_pj + mac_ops * e_mac_pj
         report.layers.append(LayerEnergy(name=name, kind=type(module).__name__, flops=macs_per_sample / T,
                                          input_rate=rate, encoding=is_enc, ops=ops,

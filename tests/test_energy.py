@@ -182,3 +182,26 @@ def test_the_synA_scripts_energy_convention_by_hand():
     mult = 256 + 64 + 96
     add = 256 + 64 + e["ac"] + 1024
     assert abs(e["energy_pj"] - (3.7 * mult + 0.9 * add)) < 1e-9
+
+
+def test_the_count_convention_costs_an_integer_v_as_v_accumulates():
+    """nonbinary='count': a 2 costs two ACs (a graded spike), a real value a MAC; binary inputs as 'ac'."""
+    lin = nn.Linear(3, 4, bias=False)
+    net = nn.Sequential(nn.Linear(2, 3), nn.Identity(), lin)
+    T, N = 2, 1
+
+    class Fixed(nn.Module):
+        def forward(self, v):
+            return torch.tensor([[[0.0, 1.0, 2.0]], [[2.0, 0.5, 0.0]]])   # [T, N, 3]: 0, 1, 2, 2, 0.5, 0
+
+    net[1] = Fixed()
+    x = torch.rand(T, N, 2)
+    rep = energy_report(net, x, T=T, nonbinary="count")
+    second = rep.layers[1]
+    # per input element the layer reaches 4 synapses; integers: 0 + 1 + 2 + 2 + 0 = 5 ACs each, 0.5: one MAC
+    assert second.ops == (5 + 1) * 4 and second.mac_ops == 1 * 4
+    assert abs(second.energy_pj - (5 * 4 * 0.9 + 4 * 4.6)) < 1e-9
+    ac = energy_report(net, x, T=T, nonbinary="ac").layers[1]
+    assert ac.ops == 4 * 4 and ac.mac_ops == 0          # "ac": each of the 4 non-zero inputs one AC per synapse
+    with pytest.raises(ValueError, match="'ac', 'mac' or 'count'"):
+        energy_report(net, x, T=T, nonbinary="two")

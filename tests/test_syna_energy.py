@@ -44,7 +44,7 @@ def test_energy_hand_count_two_layers_both_conventions():
 
 
 def test_nonbinary_is_checked():
-    with pytest.raises(ValueError, match=r"nonbinary='multiply'; expected 'ac' or 'mac'"):
+    with pytest.raises(ValueError, match=r"nonbinary='multiply'; expected 'ac', 'mac' or 'count'"):
         energy.energy_report(_two_layer(), torch.rand(2, 1, 4), T=2, nonbinary="multiply")
 
 

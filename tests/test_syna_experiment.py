@@ -131,3 +131,23 @@ def test_the_released_forward_evaluates_each_or_twice_with_stateful_neurons():
     assert torch.equal(d["once"], a1 + b1 - a1 * b1)                 # a reset network's first call is A1, B1
     assert d["second_call_differs"] > 0                               # the membranes were kept between calls
     assert d["nonbinary"] > 0 and set(d["released"].unique().tolist()) <= {-1.0, 0.0, 1.0, 2.0}
+
+
+def test_the_energy_counts_mas_element_wise_products():
+    from snnlib import energy
+    from snnlib.models.attention import MA, SynAResNet
+
+    torch.manual_seed(0)
+    net = SynAResNet(8, 4, in_channels=1, T=2)
+    x = torch.rand(3, 1, 8, 8)
+    e = E.syna_energy(net, x)
+    sizes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: sizes.append(i[0].numel())) for m in net.modules()
+             if isinstance(m, MA)]
+    with torch.no_grad():
+        net.eval()(x[:1])
+    for h in hooks:
+        h.remove()
+    assert sizes and e["ma_products"] == sum(sizes)          # one product per element and step, one sample
+    without = energy.energy_report(net, x, T=2).energy_pj
+    assert e["energy_pj"] > without + energy.E_MULT_PJ * e["ma_products"] - 1e-6

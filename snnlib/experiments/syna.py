@@ -34,7 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .. import config, data, energy, registry, train
-from ..models.attention import IA, SynAResNet, gate_rates, natural_prune, silent_blocks
+from ..models.attention import IA, MA, SynAResNet, gate_rates, natural_prune, silent_blocks
 from ..models.resnet import SpikingResNet, add, or_
 from ..records import Row, judge, seed_list
 from ..utils import seed_everything, torch_threads
@@ -124,28 +124,36 @@ def train_one(net: str, scale: str, *, seed: int = 0, progress: bool = True, loa
 def syna_energy(model: nn.Module, x: torch.Tensor, *, nonbinary: str = "ac") -> dict[str, float]:
     r"""Energy per sample (pJ) of ``model`` on ``x`` by the paper's formula: the stem's convolution and
     its BN as MACs (the BN one multiply-add per output element), later layers as ACs times their input's
-    non-zero rate, non-binary inputs as MACs if ``nonbinary="mac"`` (:func:`snnlib.energy.energy_report`).
+    non-zero rate, non-binary inputs as MACs if ``nonbinary="mac"`` (:func:`snnlib.energy.energy_report`),
+    and MA's element-wise products as multiplications (``ma_products`` per sample, at ``E_MULT``).
     Returns ``energy_pj``, ``ann_pj`` (every layer and the stem's BN as MACs, once), ``ratio``
     (ANN over SNN), ``nonbinary_conv_macs`` (MACs per sample that non-binary inputs cost the
     convolutions after the stem) and ``spikes_per_neuron``."""
     rep = energy.energy_report(model, x, T=model.T, nonbinary=nonbinary)
     stem_bn = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)][0]
     out: list[int] = []
-    hk = stem_bn.register_forward_hook(lambda m, i, o: out.append(o[0].numel() if o.dim() == 5 else o.numel()))
+    products: list[int] = []
+    hks = [stem_bn.register_forward_hook(lambda m, i, o: out.append(o[0].numel() if o.dim() == 5 else o.numel()))]
+    # MA multiplies the backbone's membrane input by a real weight, element by element: one multiplication
+    # per element and step (IA's weight is a spike, a select rather than a multiply, so it is not counted)
+    hks += [m.register_forward_hook(lambda m, i, o: products.append(i[0].numel()))
+            for m in model.modules() if isinstance(m, MA)]
     was = model.training
     model.eval()
     try:
         with torch.no_grad():
             model(x[:1] if x.dim() == 4 else x[:, :1])
     finally:
-        hk.remove()
+        for hk in hks:
+            hk.remove()
         model.train(was)
     bn_macs = float(out[0])  # one sample, all T steps (x[:1] runs one sample)
-    snn = rep.energy_pj + energy.E_MAC_PJ * bn_macs
-    ann = rep.ann_energy_pj + energy.E_MAC_PJ * bn_macs / model.T
+    ma_products = float(sum(products))
+    snn = rep.energy_pj + energy.E_MAC_PJ * bn_macs + energy.E_MULT_PJ * ma_products
+    ann = rep.ann_energy_pj + energy.E_MAC_PJ * bn_macs / model.T + energy.E_MULT_PJ * ma_products / model.T
     conv_mac = sum(la.mac_ops for la in rep.layers if la.kind == "Conv2d" and not la.encoding)
     return {"energy_pj": snn, "ann_pj": ann, "ratio": ann / snn, "nonbinary_conv_macs": conv_mac,
-            "spikes_per_neuron": rep.spikes_per_neuron}
+            "ma_products": ma_products, "spikes_per_neuron": rep.spikes_per_neuron}
 
 
 @torch.no_grad()
@@ -199,7 +207,6 @@ def set_per_sample(model: nn.Module, per_sample: bool) -> None:
 
 
 @torch.no_grad()
-@torch.no_grad()
 def released_double_or(x: torch.Tensor, *, seed: int = 0, bn_gamma: float = 1.5) -> dict[str, Any]:
     """The released forward's OR, ``(block(x) + sample(x)) - (block(x) * sample(x))``, on two small
     spikingjelly branches (conv, BN, multi-step ``LIFNode`` with the release's settings, torch backend) and
@@ -244,6 +251,7 @@ def released_double_or(x: torch.Tensor, *, seed: int = 0, bn_gamma: float = 1.5)
             "second_call_differs": float(torch.cat([(a2 != a1).flatten(), (b2 != b1).flatten()]).float().mean())}
 
 
+@torch.no_grad()
 def batch_axis_difference(model: SynAResNet, x: torch.Tensor, *, seed: int = 0) -> dict[str, float]:
     """What the released batch-axis gate changes on batch ``x``, against the per-sample gate: the
     fraction of gate values that differ, the fraction of predictions that change, and for each gate
