@@ -316,7 +316,7 @@ def _spikformer() -> list[Job]:
 
     s = spikformer.settings("gpu")
     return _image_jobs("spikformer-attention", s, {
-        spikformer.LABELS[a]: (lambda a=a: spikformer.build_model(a, "gpu", 3, 10)) for a in spikformer.ATTENTIONS})
+        spikformer.LABELS[a]: (lambda a=a: spikformer.build_model(a, "gpu", 3, 100)) for a in spikformer.ATTENTIONS})
 
 
 def _spikformer_v2() -> list[Job]:

@@ -18,7 +18,7 @@ def _tiny(scale):
               "seeds": 2 if scale == "ci" else 1, "val_fraction": 0.2}
     if scale == "ci":
         return {"dataset": "digits-images", "size": 16, "batch_size": 128, "energy_batch": 32, **common}
-    return {"dataset": "cifar10", "batch_size": 4, "energy_batch": 4, **common}
+    return {"dataset": "cifar100", "batch_size": 4, "energy_batch": 4, **common}
 
 
 def _no_time(m):
@@ -101,13 +101,13 @@ def test_gpu_path_on_tiny_cifar_files_and_under_autocast(monkeypatch, tmp_path):
     sys.path.insert(0, str(Path(__file__).parent))
     from test_data_real import write_cifar
 
-    write_cifar(tmp_path / "data", 10, per_batch=4)
+    write_cifar(tmp_path / "data", 100, per_batch=20)   # CIFAR-100 has one training file
     monkeypatch.setenv("SNNLIB_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("SNNLIB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(sx, "settings", _tiny)
     rec = experiments.reproduce("spikformer-attention", "gpu", progress=False, out_dir=tmp_path)
-    assert rec["dataset"] == "cifar10" and rec["comparison"] == "same dataset, shorter training"
-    assert len(list((tmp_path / "runs").glob("spikformer-cifar10-gpu/*/last.pt"))) == 3
+    assert rec["dataset"] == "cifar100" and rec["comparison"] == "same dataset, shorter training"
+    assert len(list((tmp_path / "runs").glob("spikformer-cifar100-gpu/*/last.pt"))) == 3
     model = sx.build_model("ssa", "gpu", 3, 10)
     x = torch.rand(2, 3, 32, 32)
     with torch.autocast("cpu", dtype=torch.bfloat16):
