@@ -361,6 +361,7 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title,
                               "height": title_px + plot_px + bottom_px,
                               "showlegend": any(lined)}
     j = 0
+    first_line = None                                # the x axis of the first line panel
     y_px = 0                                         # from the top of the plotting area, downwards
     for r_i, (row, ptitle) in enumerate(zip(panels, titles)):
         suffix = "" if r_i == 0 else str(r_i + 1)
@@ -374,7 +375,11 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title,
         layout[f"yaxis{suffix}"] = {"domain": [max(bottom, 0.0), top], "title": {"text": ptitle},
                                     "anchor": f"x{suffix}", "automargin": True}
         n_x = len(first[row[0]]) if first[row[0]].ndim == 1 else 0
-        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "matches": "x" if r_i else None,
+        # line panels share the x axis of the first line panel (a heatmap's columns are another axis)
+        if kinds[j] == "y" and first_line is None:
+            first_line = "x" + suffix
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}",
+                                    "matches": first_line if kinds[j] == "y" and first_line != "x" + suffix else None,
                                     "showticklabels": r_i == n_rows - 1,
                                     "tick0": 0, "dtick": max(1, -(-n_x // 10)),      # whole numbers only
                                     "title": {"text": x_label if r_i == n_rows - 1 else ""}}

@@ -467,12 +467,11 @@ def test_tables_reachable_at_phone_width(loaded):
 # The 中文 terms may wrap only between words: at a space, a slash, or around full-width brackets.
 GLOSSARY_CHINESE_BREAKS = """() => {
   const out = [];
-  for (const table of document.querySelectorAll('article table')) {
-    const heads = Array.from(table.querySelectorAll('thead th')).map(th => th.textContent.trim());
-    const col = heads.indexOf('中文');
-    if (col < 0) continue;
-    for (const tr of table.querySelectorAll('tbody tr')) {
-      const td = tr.children[col];
+  // the glossary is a definition list: each definition opens with the term's Chinese name in bold
+  for (const dd of document.querySelectorAll('article dl.glossary dd')) {
+    {
+      const td = dd.querySelector('strong');
+      if (!td) continue;
       // each character's line, from its own client rect; a new line starts where the top jumps
       const chars = [];
       let text = '';
@@ -506,7 +505,7 @@ def test_glossary_chinese_terms_are_not_broken(loaded, width):
     assert path.exists(), "no glossary page"
     page, _, _ = loaded("book/glossary.html", width)
     cells = page.evaluate(GLOSSARY_CHINESE_BREAKS)
-    assert cells, "the glossary has no 中文 column"
+    assert cells, "the glossary has no 中文 names (dl.glossary dd strong)"
     broken = [f"{term} (at {', '.join(breaks)})" for term, breaks in cells if breaks]
     assert not broken, f"中文 terms broken inside a word at {width} px: {broken}"
 

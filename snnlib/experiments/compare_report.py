@@ -93,22 +93,23 @@ def summary_table(rec: dict[str, Any], task: str) -> "results.Table":
             failures.append(f"{NEURONS[kind].label}: {row.expected_failure}")
             mark = " (expected to fail)"
         rows.append([NEURONS[kind].label + mark, results.format_measured(row.to_dict()), per_seed,
-                     f"{r['rate']:.3f}", f"{r['sops'] / 1e3:,.1f}", f"{r['energy_pj'] / 1e3:,.1f}",
-                     f"{r['neuron_energy_pj'] / 1e3:,.1f}", f"{r['epoch_s']:.3f}", f"{r['saved_bytes'] / 1024:,.1f}"])
+                     f"{r['rate']:.3f}", f"{r['sops'] / 1e3:,.1f}",
+                     f"{r['energy_pj'] / 1e3:,.1f} + {r['neuron_energy_pj'] / 1e3:,.1f}",
+                     f"{r['epoch_s']:.3f}", f"{r['saved_bytes'] / 1024:,.1f}"])
     n = len(rec["seeds"])
     chance = _acc(rows_, m, m["neurons"][0], task).chance
     return results.Table(
-        header=["neuron", "accuracy", "per seed (spread)", "spikes", "kSOPs", "nJ", "neuron nJ", "s/epoch",
+        header=["neuron", "accuracy", "per seed (spread)", "spikes", "kSOPs", "nJ (+ neurons)", "s/epoch",
                 "KiB saved"],
-        rows=rows, numeric=(1, 3, 4, 5, 6, 7, 8),
+        rows=rows, numeric=(1, 3, 4, 5, 6, 7),
         caption=f"{m['task_labels'][task]} (chance {chance:.1f}%), scale {rec['scale']}, seeds {rec['seeds']} "
                 f"(mean over {n})",
         notes=[f"accuracy: test accuracy at the epoch chosen on a validation split, mean ± std; per seed: each "
                f"seed's value where the seeds spread by {BIMODAL_STD:g} points or more; spikes: per neuron per "
                "step, on the test set after the last epoch; kSOPs and nJ: synaptic operations and energy per sample "
-               "(45 nm, E_MAC 4.6 pJ, E_AC 0.9 pJ), snnlib.energy on one test batch; neuron nJ: the neurons' "
+               "(45 nm, E_MAC 4.6 pJ, E_AC 0.9 pJ), snnlib.energy on one test batch; + neurons: the neurons' "
                "own updates as MACs (a LIF's charge, a PSN's row of W per step; snnlib.energy.NEURON_UPDATE_MACS), "
-               "beside the synaptic nJ, not in it"
+               "given beside the synaptic nJ, not added to it"
                + (", every layer spike-driven (the input is events or spikes)" if spiking else "")
                + "; s/epoch: the training pass of an epoch, on " + str(rec.get("device", "?"))
                + (f", {t} thread(s)" if (t := rec["config"].get("threads")) else "")
