@@ -554,7 +554,7 @@ def compare_speed(Ts: Sequence[int], *, batch: int = 16, features: int = 64, rep
     from .experiments import compare as cmp
     from .utils import torch_threads
 
-    kinds = cmp._check_kinds("neurons", cmp.NEURONS if neurons is None else neurons)
+    kinds = cmp._check_kinds("neurons", cmp.BOOK_NEURONS if neurons is None else neurons)
     out: dict[str, Any] = {"T": list(Ts), "shape": [batch, features], "seconds": {k: [] for k in kinds},
                            "floor": [], "reps": reps}
     with torch_threads(threads):
@@ -589,7 +589,7 @@ def _compare_one(T: int, batch: int, features: int, reps: int, cap_s: float, kin
 
 def compare(Ts: Sequence[int] = (16, 64, 256, 1024, 4096), reps: int = 3, batch: int = 16, features: int = 64,
             save: Optional[str | os.PathLike] = None, out: Optional[TextIO] = None) -> dict[str, Any]:
-    """``python -m snnlib.bench compare``: every neuron of chapter 08 (:data:`snnlib.experiments.compare.NEURONS`),
+    """``python -m snnlib.bench compare``: every neuron of chapter 08's table (:data:`snnlib.experiments.compare.BOOK_NEURONS`),
     forward + backward on ``[T, batch, features]`` against T, with the elementwise floor, one thread, by
     :func:`compare_speed`.  Prints milliseconds, then each neuron's time over the floor
     and over the serial LIF's; with ``save``, writes the table as JSON (``T``, ``shape``, ``seconds``,

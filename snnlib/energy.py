@@ -61,7 +61,9 @@ E_AC_PJ = 0.9  #: energy of a 32-bit float accumulate at 45 nm, pJ
 #: per neuron; the threshold comparison and the spike itself are not counted).  Leaky integrations count as
 #: 2 MACs (decay, input scale) in their scan or loop form; a T x T matrix as its mean row length.
 NEURON_UPDATE_MACS: dict[str, Callable[[nn.Module], float]] = {
-    "LIF": lambda m: 2.0,                           # H = beta V + (1 - beta) X; the reset is a select
+    # H = beta V + (1 - beta) X; the reset is a select.  The exact fixed-point form (chapter 09) repeats
+    # that charge once per pass: its last forward's pass count (LIF.iterations)
+    "LIF": lambda m: 2.0 * (m.iterations or 1) if getattr(m, "method", "serial") == "fixed_point" else 2.0,
     "ResetFreeLIF": lambda m: 2.0,                  # the same charge, no reset
     "SynapticLIF": lambda m: 4.0,                   # a synaptic current, then the membrane
     "PSN": lambda m: float(m.T),                    # H = W X + B: a full row of W per step
@@ -72,6 +74,7 @@ NEURON_UPDATE_MACS: dict[str, Callable[[nn.Module], float]] = {
     "IPSU": lambda m: (m.T + 1) / 2 + 2.0,          # a learned lower-triangular W X, then B sigma as a scan
     "RPSU": lambda m: 2.0 + (m.T + 1) / 2,          # A X as a scan, then a learned lower-triangular B
     "ParaLIF": lambda m: 4.0,                       # synaptic current and membrane, two leaky integrations
+    "FPT": lambda m: 2.0 * (m.K + 1),               # the reset-free charge, then K relaxed updates: scans
 }
 #: energy of a 32-bit float multiply at 45 nm, pJ: SynA's E = 3.7 pJ x mult + 0.9 pJ x add (a MAC is both)
 E_MULT_PJ = 3.7

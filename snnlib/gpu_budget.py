@@ -396,7 +396,7 @@ def _compare() -> list[Job]:
     return _sequence_jobs("compare", s, jobs_, {
         kind: (lambda T, features, classes, task, kind=kind: compare.compare_net(
             kind, T, features, classes, hidden=s["hidden"], layers=s["layers"],
-            readout_steps=task.readout_steps, bn_gamma=s["bn_gamma"])) for kind in compare.NEURONS})
+            readout_steps=task.readout_steps, bn_gamma=s["bn_gamma"])) for kind in s["neurons"]})
 
 
 def _reset_parallel() -> list[Job]:

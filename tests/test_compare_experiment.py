@@ -15,6 +15,8 @@ from snnlib.neurons import MaskedPSN
 
 BOOK_NEURONS = ["lif", "lif_no_reset", "psn", "masked_psn", "sliding_psn", "psu", "ipsu", "rpsu",
                 "paralif_d", "paralif_s", "paralif_r"]
+#: chapter 09's two, in chapter 08's gpu (FPT) and full (both) comparisons
+CH09 = ["lif_fixed_point", "fpt"]
 
 
 def _tiny(scale=None):
@@ -28,12 +30,16 @@ _REAL_SETTINGS = compare.settings
 
 
 def test_the_registry_holds_every_neuron_of_the_book_in_order():
-    assert list(compare.NEURONS) == BOOK_NEURONS
-    assert len({s.label for s in compare.NEURONS.values()}) == len(BOOK_NEURONS)
+    assert list(compare.NEURONS) == BOOK_NEURONS + CH09 and list(compare.BOOK_NEURONS) == BOOK_NEURONS
+    assert len({s.label for s in compare.NEURONS.values()}) == len(BOOK_NEURONS) + len(CH09)
+    # ci keeps chapter 08's eleven; gpu adds FPT; full compares all thirteen
+    assert compare.settings("ci")["neurons"] == BOOK_NEURONS
+    assert compare.settings("gpu")["neurons"] == BOOK_NEURONS + ["fpt"]
+    assert compare.settings("full")["neurons"] == BOOK_NEURONS + CH09
     assert "compare" in experiments.CHAPTERS and experiments.get("compare").chapter == "compare"
 
 
-@pytest.mark.parametrize("kind", BOOK_NEURONS)
+@pytest.mark.parametrize("kind", BOOK_NEURONS + CH09)
 def test_every_neuron_maps_t_n_f_to_binary_spikes_of_the_same_shape(kind):
     torch.manual_seed(0)
     neuron = compare.build_neuron(kind, 7, 5)
@@ -347,6 +353,8 @@ def test_gpu_path_end_to_end_on_cpu_sequential_cifar_and_shd(monkeypatch, tmp_pa
     monkeypatch.setenv("SNNLIB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setattr(compare, "settings", _tiny)
     monkeypatch.setattr(compare, "NEURONS", {k: compare.NEURONS[k] for k in ("psn", "paralif_d")})
+    monkeypatch.setattr(compare, "settings", lambda scale=None: config.Settings(
+        config.check_scale(scale), {**_tiny(scale), "neurons": ["psn", "paralif_d"]}))
     rec = experiments.reproduce("compare", "gpu", progress=False, out_dir=tmp_path)
     m = rec["metrics"]
     assert m["tasks"] == ["scifar10", "shd"] and rec["dataset"] == "scifar10, shd"
