@@ -544,6 +544,25 @@ def test_code_cells_fit_the_column(loaded):
     assert not offenders, "code cells wider than the content column at 1280 px:\n" + "\n".join(offenders)
 
 
+SCROLLING_OUTPUT = """() => Array.from(document.querySelectorAll('article .cell_output pre'))
+  .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+  .map(pre => `${pre.scrollWidth - pre.clientWidth}px hidden: ${pre.textContent.trim().slice(0, 70)}`)"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_no_printed_output_scrolls_sideways(loaded, width):
+    """Printed output (the environment line, a run's summary, a verdict printed by a cell) wraps inside the
+    column: nothing is hidden in a side-scrolling box, at 1280 or 390 px."""
+    offenders = []
+    for page_path in _pages():
+        rel = page_path.relative_to(SITE).as_posix()
+        if not rel.startswith("notebooks/"):
+            continue
+        page, _, _ = loaded(rel, width)
+        offenders += [f"{rel}: {b}" for b in page.evaluate(SCROLLING_OUTPUT)]
+    assert not offenders, f"printed output that scrolls at {width} px:\n" + "\n".join(offenders[:20])
+
+
 HEAVY_JS = ("plotly.min.js", "plotly-snn.min.js", "widgets/embed.js")
 
 
