@@ -412,9 +412,8 @@ def _reset_parallel() -> list[Job]:
 def _sequence_jobs(experiment: str, s, tasks_, makers: dict[str, Callable[..., nn.Module]]) -> list[Job]:
     """Chapter 08's recipe (and chapter 09's on it): one job per task and neuron, ``makers[kind](T, features,
     classes, task)`` building the network."""
-    jobs_ = tasks_
     out = []
-    for task in jobs_:
+    for task in tasks_:
         if task.dataset.startswith("scifar"):
             T, shape, classes, load = 32, (3, 32), 10, "cifar"
         elif task.dataset == "shd":

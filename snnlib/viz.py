@@ -302,17 +302,27 @@ def _round(arr: np.ndarray) -> list:
     return [None if not np.isfinite(x) else float(f"{x:.4g}") for x in arr]
 
 
+def _colour_range(values: np.ndarray) -> tuple[float, float] | None:
+    """One heatmap's colour scale over all its values (None when none is finite); a constant map gets a
+    range of 1 rather than one stretched over its rounding noise."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return None
+    lo, hi = float(v.min()), float(v.max())
+    return lo, hi if hi > lo else lo + 1.0
+
+
 def _heatmap_ranges(fn, plist: list[_Param], panels) -> dict[str, tuple[float, float]]:
     """For each heatmap series, the (min, max) over every slider position: one colour scale for all."""
-    out: dict[str, tuple[float, float]] = {}
+    maps: dict[str, list[np.ndarray]] = {}
     for combo in itertools.product(*[p.values for p in plist]):
         series = _check_panels(fn(**{p.name: v for p, v in zip(plist, combo)}), panels)
         for name, y in series.items():
-            if y.ndim == 2 and y.size and np.isfinite(y).any():
-                lo, hi = float(np.nanmin(y)), float(np.nanmax(y))
-                old = out.get(name, (lo, hi))
-                out[name] = (min(old[0], lo), max(old[1], hi))
-    return {k: (lo, hi if hi > lo else lo + 1.0) for k, (lo, hi) in out.items()}
+            if y.ndim == 2:
+                maps.setdefault(name, []).append(y.ravel())
+    ranges = {k: _colour_range(np.concatenate(v)) for k, v in maps.items()}
+    return {k: r for k, r in ranges.items() if r is not None}
 
 
 def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title,
@@ -339,10 +349,10 @@ def _static_figure(fn, plist: list[_Param], chosen: dict, panels, titles, title,
     names = [name for r in panels for name in r]
     for j_z, name in enumerate(names):           # one colour scale per heatmap, over every position
         if kinds[j_z] == "z":
-            vals = np.array([v for row in table for line in row[j_z] for v in line if v is not None], dtype=float)
-            if vals.size:
-                lo, hi = float(vals.min()), float(vals.max())
-                zranges[name] = (lo, hi if hi > lo else lo + 1.0)
+            r = _colour_range(np.array([v for row in table for line in row[j_z] for v in line if v is not None],
+                                       dtype=float))
+            if r is not None:
+                zranges[name] = r
     data: list[dict[str, Any]] = []
     n_rows = len(panels)
     # Pixel layout, top to bottom: per panel an optional legend strip and the plot.  A panel

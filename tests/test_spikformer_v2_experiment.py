@@ -198,3 +198,27 @@ def test_ci_runs_on_one_thread_and_restores_the_count(monkeypatch):
     with pytest.raises(RuntimeError, match="stop"):
         v2.run_v2("ci")
     assert seen == [1] and torch.get_num_threads() == 2
+
+
+def test_linear_reconstruction_error_reads_how_much_of_the_input_a_representation_keeps():
+    gen = torch.Generator().manual_seed(0)
+    x_train, x_test = torch.rand(300, 1, 4, 4, generator=gen), torch.rand(100, 1, 4, 4, generator=gen)
+    err = lambda f_tr, f_te: v2.linear_reconstruction_error(f_tr, x_train, f_te, x_test, n_val=50)  # noqa: E731
+    # the pixels themselves keep everything; features independent of the pixels keep nothing (about 1)
+    assert err(x_train.flatten(1), x_test.flatten(1)) < 0.01
+    noise = lambda n: torch.randn(n, 8, generator=gen)  # noqa: E731
+    assert 0.9 < err(noise(300), noise(100)) < 1.2
+    with pytest.raises(ValueError, match="n_val=300"):
+        v2.linear_reconstruction_error(x_train.flatten(1), x_train, x_test.flatten(1), x_test, n_val=300)
+
+
+def test_stem_features_average_the_tokens_over_time_in_either_bn_mode():
+    from snnlib.models.scs import SCS
+
+    torch.manual_seed(0)
+    stem = SCS(1, 16, 4)
+    x = torch.rand(3, 1, 16, 16)
+    f = v2.stem_features(stem, x, T=2)
+    assert f.shape == (3, 16 * 16) and stem.training
+    v2.stem_features(stem, x, T=2, batch_stats=False)
+    assert not stem.training

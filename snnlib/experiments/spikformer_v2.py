@@ -49,7 +49,8 @@ from . import Experiment, register, runs_dir, mean_std
 
 __all__ = ["RUNS", "PROBES", "LABELS", "LAST_NETWORKS", "RIDGE_PENALTIES", "settings", "build_encoder", "build_mae",
            "matched_sps_dim", "label_subset", "pretrain", "handover", "recalibrate_bn", "encoder_features",
-           "ridge_probe", "linear_probe", "run_v2", "epochs_to"]
+           "ridge_probe", "linear_probe", "run_v2", "epochs_to", "n_params", "stem_features",
+           "linear_reconstruction_error"]
 
 #: the trained networks of one seed
 RUNS = ("pretrained", "scratch", "sps")
@@ -127,8 +128,53 @@ def build_mae(encoder: SpikformerV2, s: dict[str, Any]) -> SpikingMAE:
                       pretrain_T=s["pretrain_T"])
 
 
-def _n_params(module: torch.nn.Module) -> int:
+def n_params(module: torch.nn.Module) -> int:
+    """The number of parameters of ``module``.
+
+    Defined in chapter 05 (Spikformer V2), section "SPS against SCS: what max-pooling over spikes throws away".
+    """
     return sum(p.numel() for p in module.parameters())
+
+
+@torch.no_grad()
+def stem_features(stem: torch.nn.Module, images: torch.Tensor, T: int = 4, *, batch_stats: bool = True
+                  ) -> torch.Tensor:
+    """A stem's tokens for static ``images`` ``[N, C, H, W]`` repeated over ``T`` steps, averaged over the
+    steps and flattened: ``[N, L * D]``.  With ``batch_stats`` the stem runs in training mode (batch
+    statistics, as a freshly initialised stem must to fire); without, in evaluation mode (a trained stem's
+    running statistics).
+
+    Defined in chapter 05 (Spikformer V2), section "SPS against SCS: what max-pooling over spikes throws away".
+    """
+    stem.train(batch_stats)
+    return stem(images.unsqueeze(0).expand(T, *images.shape)).mean(0).flatten(1)
+
+
+def linear_reconstruction_error(f_train: torch.Tensor, x_train: torch.Tensor, f_test: torch.Tensor,
+                                x_test: torch.Tensor, *, n_val: int = 200,
+                                penalties: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 1e6)) -> float:
+    r"""How much of its input a representation keeps, for a linear read-out: ridge regression from features
+    ``f`` to the inputs ``x`` (both ``[N, *]``), centred on the fitting rows, its penalty chosen on the last
+    ``n_val`` training rows, then :math:`\|X - \hat X\|^2 / \|X - \bar X\|^2` on the test set.  0 means
+    everything kept; 1, no better than predicting the mean input; above 1, a map fitted to noise that predicts
+    held-out inputs worse than the mean does.
+
+    Defined in chapter 05 (Spikformer V2), section "SPS against SCS: what max-pooling over spikes throws away".
+    """
+    if not 0 < n_val < len(f_train):
+        raise ValueError(f"n_val={n_val!r}; expected between 1 and len(f_train) - 1 = {len(f_train) - 1}")
+    x_all, x_te = x_train[:len(f_train)].flatten(1).double(), x_test.flatten(1).double()
+    f_train, f_test = f_train.flatten(1).double(), f_test.flatten(1).double()
+    f_fit, f_val, x_fit, x_val = f_train[:-n_val], f_train[-n_val:], x_all[:-n_val], x_all[-n_val:]
+    mu_f, mu_x = f_fit.mean(0), x_fit.mean(0)
+    a, b = f_fit - mu_f, x_fit - mu_x
+
+    def error(lam: float, f: torch.Tensor, x: torch.Tensor) -> float:
+        w = torch.linalg.solve(a.T @ a + lam * len(a) * torch.eye(a.shape[1], dtype=a.dtype), a.T @ b)
+        return float(((x - ((f - mu_f) @ w + mu_x)) ** 2).sum() / ((x - mu_x) ** 2).sum())
+
+    lam = min(penalties, key=lambda lam: error(lam, f_val, x_val))
+    return error(lam, f_test, x_te)
 
 
 def matched_sps_dim(s: dict[str, Any], in_channels: int, classes: int) -> tuple[int, int, int]:
@@ -138,11 +184,11 @@ def matched_sps_dim(s: dict[str, Any], in_channels: int, classes: int) -> tuple[
     ``(dim, sps_params, scs_params)``.
     """
     with torch.device("meta"):
-        target = _n_params(build_encoder(s, in_channels, classes))
+        target = n_params(build_encoder(s, in_channels, classes))
         step = 8 * s["heads"] // math.gcd(8, s["heads"])
         best = None
         for d in range(step, 8 * s["dim"] + 1, step):
-            n = _n_params(build_encoder(s, in_channels, classes, stem="sps", dim=d))
+            n = n_params(build_encoder(s, in_channels, classes, stem="sps", dim=d))
             if best is None or abs(n - target) < abs(best[1] - target):
                 best = (d, n)
     return best[0], best[1], target

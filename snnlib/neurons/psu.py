@@ -136,21 +136,27 @@ def _leak(y: torch.Tensor, tau: float) -> torch.Tensor:
     return leaky_integrate(y, 1.0 / tau, scale_input=False)
 
 
+def _apply(seq: torch.Tensor, tau: float, method: str, name: str, which: int,
+           scan: Callable[[torch.Tensor, float], torch.Tensor]) -> torch.Tensor:
+    """The one path of :func:`apply_a` and :func:`apply_b`: checks, the working dtype without autocast, then
+    the dense product with :func:`psu_matrices`' matrix ``which`` (0: A, 1: B) or the scan ``scan``."""
+    tau, method = _check_tau(tau), _check_method(method)
+    _check_x(seq, None, name)
+    work = _work_dtype(seq)
+    with _autocast_off(seq.device.type):
+        v = seq.to(work)
+        if method == "dense":
+            return _dense_mm(psu_matrices(v.shape[0], tau, work, v.device)[which], v).to(seq.dtype)
+        return scan(v, tau).to(seq.dtype)
+
+
 def apply_a(x_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torch.Tensor:
     r""":math:`A X` for ``x_seq`` ``[T, N, *]``: ``leaky_integrate(x, 1/tau, scale_input=False) / tau``
     (``method="scan"``) or the dense product with :func:`psu_matrices`' A (``"dense"``).
 
     Defined in chapter 02 (PSU), section "A and B as scans".
     """
-    tau, method = _check_tau(tau), _check_method(method)
-    _check_x(x_seq, None, "apply_a")
-    work = _work_dtype(x_seq)
-    with _autocast_off(x_seq.device.type):
-        x = x_seq.to(work)
-        if method == "dense":
-            A, _ = psu_matrices(x.shape[0], tau, work, x.device)
-            return _dense_mm(A, x).to(x_seq.dtype)
-        return (_leak(x, tau) / tau).to(x_seq.dtype)
+    return _apply(x_seq, tau, method, "apply_a", 0, lambda x, t: _leak(x, t) / t)
 
 
 def apply_b(y_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torch.Tensor:
@@ -160,15 +166,7 @@ def apply_b(y_seq: torch.Tensor, tau: float = 2.0, method: str = "scan") -> torc
 
     Defined in chapter 02 (PSU), section "A and B as scans".
     """
-    tau, method = _check_tau(tau), _check_method(method)
-    _check_x(y_seq, None, "apply_b")
-    work = _work_dtype(y_seq)
-    with _autocast_off(y_seq.device.type):
-        y = y_seq.to(work)
-        if method == "dense":
-            _, B = psu_matrices(y.shape[0], tau, work, y.device)
-            return _dense_mm(B, y).to(y_seq.dtype)
-        return (y - _leak(y, tau)).to(y_seq.dtype)
+    return _apply(y_seq, tau, method, "apply_b", 1, lambda y, t: y - _leak(y, t))
 
 
 _LOW = (torch.float16, torch.bfloat16)
